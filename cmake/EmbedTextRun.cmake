@@ -1,0 +1,13 @@
+# Script mode helper of EmbedText.cmake: writes OUT from FILES.
+set(content "// Generated from ${FILES}; do not edit.\n#pragma once\n#include <string_view>\n\nnamespace herald::embedded {\n")
+foreach(f ${FILES})
+  get_filename_component(stem ${f} NAME_WE)
+  string(REGEX REPLACE "(^|_)([a-z])" "\\2" camel ${stem})
+  string(SUBSTRING ${camel} 0 1 first)
+  string(TOUPPER ${first} first)
+  string(SUBSTRING ${camel} 1 -1 rest)
+  file(READ ${f} text)
+  string(APPEND content "inline constexpr std::string_view k${first}${rest}Lua = R\"HERALD_LUA(${text})HERALD_LUA\";\n")
+endforeach()
+string(APPEND content "}  // namespace herald::embedded\n")
+file(WRITE ${OUT} "${content}")
