@@ -1,0 +1,107 @@
+// Broker: the seam between the gateway and where notifications are stored and fanned out.
+//
+// The gateway calls the broker (publish, history, subscribe, replay); the broker
+// calls back into the gateway through a BrokerListener for every live
+// notification. MemoryBroker (one node, no dependencies) and RedisBroker (many
+// nodes sharing one Redis) implement it. A broker knows nothing of HTTP or SSE.
+//
+// Subscribers are grouped in *shards* (one per stream thread, at most 64). The
+// broker keeps a reference count per channel and shard, and delivers each live
+// notification once with the mask of the shards that want it; the shard then
+// fans it out to its own connections without any lock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gateway/core/Notification.h"
+
+namespace herald {
+
+using ShardMask = std::uint64_t;
+inline constexpr unsigned kMaxShards = 64;
+
+// The broker cannot be reached (or did not answer within --publish-timeout).
+class BrokerUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The Idempotency-Key was used before with a different body.
+class IdempotencyConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An Idempotency-Key and a digest of the request body it came with.
+struct IdempotencyToken {
+  std::string key;
+  std::string bodyDigest;
+};
+
+struct PublishOutcome {
+  std::vector<NotificationId> ids;  // one per item, in input order
+  bool replayed = false;            // true: the answer of an earlier request with the same key
+};
+
+struct HistoryPage {
+  std::vector<NotificationPtr> items;  // oldest first
+};
+
+struct ReplayResult {
+  bool ok = true;                     // false: the broker could not be read
+  std::optional<ResetReason> reset;   // set when the replay cannot be proven complete
+  std::vector<NotificationPtr> items;  // retained notifications after the resume id, oldest first
+  NotificationId newest;              // the channel's newest id at read time (0-0: none)
+};
+
+class BrokerListener {
+ public:
+  virtual ~BrokerListener() = default;
+  // A live notification for the shards in `shards`. Called on a broker or
+  // publisher thread, in id order per channel; must not block.
+  virtual void onNotification(ShardMask shards, NotificationPtr notification) = 0;
+  // After a broker outage, a channel's backfill could not be proven complete:
+  // its subscribers get a `herald.reset` before what follows.
+  virtual void onChannelReset(ShardMask shards, const std::string& channel, ResetReason reason) = 0;
+};
+
+class Broker {
+ public:
+  virtual ~Broker() = default;
+
+  // Starts background work (connections, threads). The listener outlives the broker's use.
+  virtual void start(BrokerListener& listener) = 0;
+  virtual void stop() = 0;
+  // The broker is reachable and serving (what /readyz reports).
+  virtual bool ready() const = 0;
+  // A short human-readable description for logs ("memory", "redis://127.0.0.1:6379/0").
+  virtual std::string describe() const = 0;
+
+  // Stores and publishes the items in order, atomically per call, and returns their
+  // ids once stored. Blocks. Throws BrokerUnavailable or IdempotencyConflict.
+  virtual PublishOutcome publish(const std::vector<PublishItem>& items,
+                                 const std::optional<IdempotencyToken>& idempotency) = 0;
+
+  // Retained notifications with id > after (from the oldest when absent), at most `limit`.
+  // Blocks. Throws BrokerUnavailable.
+  virtual HistoryPage history(const std::string& channel, std::optional<NotificationId> after,
+                              std::size_t limit) = 0;
+
+  // Ensures live notifications of `channel` reach `shard`; `done(true)` is called (on any
+  // thread) once they do, `done(false)` if the broker is unavailable. Reference-counted:
+  // each successful subscribe needs one unsubscribe.
+  virtual void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) = 0;
+  virtual void unsubscribe(const std::string& channel, unsigned shard) = 0;
+
+  // Reads what a subscriber resuming from `from` missed (no `from`: only the newest id),
+  // with the proof of completeness; `done` is called on any thread.
+  virtual void replay(const std::string& channel, std::optional<NotificationId> from,
+                      std::function<void(ReplayResult)> done) = 0;
+};
+
+}  // namespace herald

@@ -1,0 +1,77 @@
+// Config: every setting of a herald process, parsed once at start-up.
+//
+// Each field is a flag (`herald --help` is the reference) with a `HERALD_*`
+// environment fallback; a flag given on the command line wins. Durations accept
+// `15`, `1.5`, `500ms`, `3s`, `5m`, `24h`; sizes accept `1048576`, `256KiB`, `1MiB`.
+// A repeatable flag's variable is a comma-separated list.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace herald {
+
+using std::chrono::milliseconds;
+
+struct Config {
+  // Listeners
+  std::string streamListen = "0.0.0.0:8080";
+  std::string apiListen = "0.0.0.0:8081";
+  unsigned threads = 0;  // stream threads; 0 = one per core (resolved by parseConfig)
+
+  // Broker
+  std::string broker = "memory";  // or redis://host:port[/db]
+  std::string redisPrefix = "herald:";
+  std::size_t historySize = 1000;
+  milliseconds historyTtl{24 * 3600 * 1000};
+  milliseconds idempotencyTtl{5 * 60 * 1000};
+  milliseconds publishTimeout{5000};
+
+  // Streams
+  milliseconds heartbeat{15000};
+  milliseconds retry{3000};
+  std::size_t maxBuffer = 1024 * 1024;
+  milliseconds requestTimeout{10000};
+  milliseconds drainTime{10000};
+
+  // Api
+  std::size_t maxBodyBytes = 65536;
+
+  // Security (enforced by later issues; the flags exist so deployments can set them now)
+  std::vector<std::string> apiKeys;
+  std::string apiKeyFile;
+  std::string jwtSecret;
+  std::string jwtPublicKey;
+  std::vector<std::string> corsOrigins;
+
+  // Logs
+  std::string logLevel = "info";
+  std::string logFormat = "text";
+};
+
+// A bad flag or variable value; the message names the setting.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What parseConfig decided: run with `config`, or exit with `exitCode` (after --help,
+// --version or an error, which parseConfig has already printed).
+struct ConfigParse {
+  Config config;
+  bool exit = false;
+  int exitCode = 0;
+};
+
+ConfigParse parseConfig(int argc, const char* const* argv);
+
+// `15`, `1.5`, `500ms`, `3s`, `5m`, `24h` -> milliseconds; throws ConfigError.
+milliseconds parseDuration(std::string_view text);
+// `1048576`, `256KiB`, `1MiB` -> bytes; throws ConfigError.
+std::size_t parseSize(std::string_view text);
+
+}  // namespace herald

@@ -1,0 +1,31 @@
+#include "tests/support/RedisProcess.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace herald::test {
+
+RedisProcess::RedisProcess(bool appendOnly)
+    : appendOnly_(appendOnly), port_(freePort()), dir_(makeTempDir("herald-redis")) {
+  start();
+}
+
+RedisProcess::~RedisProcess() {
+  stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void RedisProcess::start() {
+  process_ = ChildProcess({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
+                           "", "--appendonly", appendOnly_ ? "yes" : "no", "--appendfsync", "always",
+                           "--dir", dir_},
+                          {}, dir_ + "/redis.log");
+  if (!waitForPort(port_, std::chrono::seconds(10))) {
+    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
+}
+
+void RedisProcess::stop() { process_.kill(); }
+
+}  // namespace herald::test

@@ -1,0 +1,35 @@
+// RedisProcess: a private redis-server on a free loopback port, for one test.
+//
+// Tests that restart Redis (with or without persistence) own their server; it
+// is stopped and its files removed with the object.
+#pragma once
+
+#include <string>
+
+#include "tests/support/ChildProcess.h"
+
+namespace herald::test {
+
+class RedisProcess {
+ public:
+  // appendOnly: keep data across restart() (appendonly yes); otherwise a restart comes back empty.
+  explicit RedisProcess(bool appendOnly = false);
+  ~RedisProcess();
+
+  int port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  void start();
+  void stop();  // SIGKILL: an abrupt outage
+  void restart() {
+    stop();
+    start();
+  }
+
+ private:
+  bool appendOnly_;
+  int port_;
+  std::string dir_;
+  ChildProcess process_;
+};
+
+}  // namespace herald::test
