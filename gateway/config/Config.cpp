@@ -1,0 +1,384 @@
+#include "gateway/config/Config.h"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "gateway/broker/Broker.h"
+
+namespace herald {
+
+namespace {
+
+constexpr double kMillisPerSecond = 1000.0;
+constexpr double kMillisPerMinute = 60 * kMillisPerSecond;
+constexpr double kMillisPerHour = 60 * kMillisPerMinute;
+constexpr double kBytesPerKiB = 1024.0;
+constexpr double kBytesPerMiB = 1024.0 * 1024.0;
+// Far beyond any sensible setting (about 31 years, 1 PiB); keeps the conversions exact in a double.
+constexpr double kMaxDurationMillis = 1e12;
+constexpr double kMaxSizeBytes = 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0;
+constexpr long kMaxPort = 65535;
+constexpr int kExitUsageError = 2;
+
+// The leading `<digits>[.<digits>]` of `text` as a double, and the unit text after it.
+struct NumberAndUnit {
+  double value;
+  std::string_view unit;
+  bool fractional;
+};
+
+std::optional<NumberAndUnit> splitNumber(std::string_view text) {
+  std::size_t pos = 0;
+  auto digitsFrom = [&](std::size_t start) {
+    std::size_t end = start;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+      ++end;
+    }
+    return end;
+  };
+  pos = digitsFrom(0);
+  if (pos == 0) {
+    return std::nullopt;
+  }
+  bool fractional = false;
+  if (pos < text.size() && text[pos] == '.') {
+    std::size_t end = digitsFrom(pos + 1);
+    if (end == pos + 1) {
+      return std::nullopt;  // "1." has no fraction digits
+    }
+    pos = end;
+    fractional = true;
+  }
+  // The number part is plain ASCII decimal, so strtod (C locale at start-up) reads it whole.
+  std::string number(text.substr(0, pos));
+  return NumberAndUnit{std::strtod(number.c_str(), nullptr), text.substr(pos), fractional};
+}
+
+std::string inQuotes(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+// A `host:port` listen address; the host may be a bracketed IPv6 literal.
+void validateListen(const std::string& setting, const std::string& value) {
+  auto colon = value.rfind(':');
+  std::string_view host =
+      colon == std::string::npos ? std::string_view{} : std::string_view(value).substr(0, colon);
+  std::string_view port =
+      colon == std::string::npos ? std::string_view{} : std::string_view(value).substr(colon + 1);
+  bool portOk = !port.empty() && port.size() <= 5 &&
+                port.find_first_not_of("0123456789") == std::string_view::npos &&
+                std::stol(std::string(port)) <= kMaxPort;
+  if (host.empty() || !portOk) {
+    throw ConfigError(setting + ": expected host:port (e.g. 0.0.0.0:8080), got " + inQuotes(value));
+  }
+}
+
+void requireOneOf(const std::string& setting, const std::string& value,
+                  std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* candidate : allowed) {
+    if (value == candidate) {
+      return;
+    }
+    list += list.empty() ? candidate : std::string("|") + candidate;
+  }
+  throw ConfigError(setting + ": expected one of " + list + ", got " + inQuotes(value));
+}
+
+milliseconds durationSetting(const std::string& setting, const std::string& text, bool allowZero) {
+  milliseconds value;
+  try {
+    value = parseDuration(text);
+  } catch (const ConfigError& e) {
+    throw ConfigError(setting + ": " + e.what());
+  }
+  if (!allowZero && value.count() == 0) {
+    throw ConfigError(setting + ": must be greater than zero, got " + inQuotes(text));
+  }
+  return value;
+}
+
+std::size_t sizeSetting(const std::string& setting, const std::string& text) {
+  std::size_t value;
+  try {
+    value = parseSize(text);
+  } catch (const ConfigError& e) {
+    throw ConfigError(setting + ": " + e.what());
+  }
+  if (value == 0) {
+    throw ConfigError(setting + ": must be at least 1 byte, got " + inQuotes(text));
+  }
+  return value;
+}
+
+// A comma-separated list from the environment, blanks around items dropped, empty items skipped.
+std::vector<std::string> splitList(std::string_view text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto end = comma == std::string_view::npos ? text.size() : comma;
+    auto item = text.substr(start, end - start);
+    auto first = item.find_first_not_of(" \t");
+    if (first != std::string_view::npos) {
+      auto last = item.find_last_not_of(" \t");
+      items.emplace_back(item.substr(first, last - first + 1));
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return items;
+}
+
+// The text form of each setting as given; converted and validated after CLI11 has parsed.
+struct RawSettings {
+  std::string streamListen, apiListen, broker, redisPrefix;
+  std::size_t historySize = 0;
+  std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, drainTime, idempotencyTtl,
+      publishTimeout, maxBody;
+  int threads = 0;
+  std::vector<std::string> apiKeys, corsOrigins;
+  std::string apiKeyFile, jwtSecret, jwtPublicKey, logLevel, logFormat;
+};
+
+std::string millisText(milliseconds value) {
+  auto ms = value.count();
+  if (ms % static_cast<long long>(kMillisPerHour) == 0 && ms != 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerHour)) + "h";
+  }
+  if (ms % static_cast<long long>(kMillisPerMinute) == 0 && ms != 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerMinute)) + "m";
+  }
+  if (ms % static_cast<long long>(kMillisPerSecond) == 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerSecond)) + "s";
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string bytesText(std::size_t bytes) {
+  auto mib = static_cast<std::size_t>(kBytesPerMiB);
+  auto kib = static_cast<std::size_t>(kBytesPerKiB);
+  if (bytes % mib == 0) {
+    return std::to_string(bytes / mib) + "MiB";
+  }
+  if (bytes % kib == 0) {
+    return std::to_string(bytes / kib) + "KiB";
+  }
+  return std::to_string(bytes);
+}
+
+Config convert(const RawSettings& raw) {
+  Config config;
+  validateListen("--stream-listen", raw.streamListen);
+  validateListen("--api-listen", raw.apiListen);
+  config.streamListen = raw.streamListen;
+  config.apiListen = raw.apiListen;
+
+  if (raw.broker != "memory" && raw.broker.rfind("redis://", 0) != 0) {
+    throw ConfigError("--broker: expected 'memory' or redis://host:port[/db], got " + inQuotes(raw.broker));
+  }
+  config.broker = raw.broker;
+  config.redisPrefix = raw.redisPrefix;
+  if (raw.historySize < 1) {
+    throw ConfigError("--history-size: must be at least 1");
+  }
+  config.historySize = raw.historySize;
+
+  config.historyTtl = durationSetting("--history-ttl", raw.historyTtl, false);
+  config.idempotencyTtl = durationSetting("--idempotency-ttl", raw.idempotencyTtl, false);
+  config.publishTimeout = durationSetting("--publish-timeout", raw.publishTimeout, false);
+  config.heartbeat = durationSetting("--heartbeat", raw.heartbeat, false);
+  config.retry = durationSetting("--retry", raw.retry, true);
+  config.requestTimeout = durationSetting("--request-timeout", raw.requestTimeout, false);
+  config.drainTime = durationSetting("--drain-time", raw.drainTime, true);
+  config.maxBuffer = sizeSetting("--max-buffer", raw.maxBuffer);
+  config.maxBodyBytes = sizeSetting("--max-body", raw.maxBody);
+
+  if (raw.threads < 0 || raw.threads > static_cast<int>(kMaxShards)) {
+    throw ConfigError("--threads: expected 0 (one per core) to " + std::to_string(kMaxShards) + ", got " +
+                      std::to_string(raw.threads));
+  }
+  // Each stream thread is a broker shard, so there can be no more than kMaxShards of them.
+  unsigned threads =
+      raw.threads > 0 ? static_cast<unsigned>(raw.threads) : std::thread::hardware_concurrency();
+  config.threads = std::clamp(threads, 1u, kMaxShards);
+
+  config.apiKeys = raw.apiKeys;
+  config.apiKeyFile = raw.apiKeyFile;
+  config.jwtSecret = raw.jwtSecret;
+  config.jwtPublicKey = raw.jwtPublicKey;
+  config.corsOrigins = raw.corsOrigins;
+
+  requireOneOf("--log-level", raw.logLevel, {"trace", "debug", "info", "warn", "error"});
+  requireOneOf("--log-format", raw.logFormat, {"text", "json"});
+  config.logLevel = raw.logLevel;
+  config.logFormat = raw.logFormat;
+  return config;
+}
+
+}  // namespace
+
+milliseconds parseDuration(std::string_view text) {
+  auto parsed = splitNumber(text);
+  if (!parsed) {
+    throw ConfigError("expected a duration like 15, 1.5, 500ms, 3s, 5m or 24h, got " + inQuotes(text));
+  }
+  double factor = 0;
+  if (parsed->unit.empty() || parsed->unit == "s") {
+    factor = kMillisPerSecond;
+  } else if (parsed->unit == "ms") {
+    factor = 1;
+  } else if (parsed->unit == "m") {
+    factor = kMillisPerMinute;
+  } else if (parsed->unit == "h") {
+    factor = kMillisPerHour;
+  } else {
+    throw ConfigError("unknown duration unit " + inQuotes(parsed->unit) + " in " + inQuotes(text) +
+                      " (use ms, s, m or h)");
+  }
+  double millis = parsed->value * factor;
+  if (millis > kMaxDurationMillis) {
+    throw ConfigError("duration " + inQuotes(text) + " is too long");
+  }
+  return milliseconds{std::llround(millis)};
+}
+
+std::size_t parseSize(std::string_view text) {
+  auto parsed = splitNumber(text);
+  if (!parsed) {
+    throw ConfigError("expected a size like 65536, 256KiB or 1MiB, got " + inQuotes(text));
+  }
+  double factor = 0;
+  if (parsed->unit.empty()) {
+    factor = 1;
+  } else if (parsed->unit == "KiB") {
+    factor = kBytesPerKiB;
+  } else if (parsed->unit == "MiB") {
+    factor = kBytesPerMiB;
+  } else {
+    throw ConfigError("unknown size unit " + inQuotes(parsed->unit) + " in " + inQuotes(text) +
+                      " (use KiB or MiB)");
+  }
+  double bytes = parsed->value * factor;
+  if (bytes != std::floor(bytes)) {
+    throw ConfigError("size " + inQuotes(text) + " is not a whole number of bytes");
+  }
+  if (bytes > kMaxSizeBytes) {
+    throw ConfigError("size " + inQuotes(text) + " is too large");
+  }
+  return static_cast<std::size_t>(bytes);
+}
+
+ConfigParse parseConfig(int argc, const char* const* argv) {
+  const Config defaults;
+  RawSettings raw{
+      .streamListen = defaults.streamListen,
+      .apiListen = defaults.apiListen,
+      .broker = defaults.broker,
+      .redisPrefix = defaults.redisPrefix,
+      .historySize = defaults.historySize,
+      .historyTtl = millisText(defaults.historyTtl),
+      .heartbeat = millisText(defaults.heartbeat),
+      .retry = millisText(defaults.retry),
+      .maxBuffer = bytesText(defaults.maxBuffer),
+      .requestTimeout = millisText(defaults.requestTimeout),
+      .drainTime = millisText(defaults.drainTime),
+      .idempotencyTtl = millisText(defaults.idempotencyTtl),
+      .publishTimeout = millisText(defaults.publishTimeout),
+      .maxBody = std::to_string(defaults.maxBodyBytes),
+      .threads = static_cast<int>(defaults.threads),
+      .apiKeys = {},
+      .corsOrigins = {},
+      .apiKeyFile = defaults.apiKeyFile,
+      .jwtSecret = defaults.jwtSecret,
+      .jwtPublicKey = defaults.jwtPublicKey,
+      .logLevel = defaults.logLevel,
+      .logFormat = defaults.logFormat,
+  };
+
+  CLI::App app{"herald: a push-notification gateway (REST in, Server-Sent Events out)", "herald"};
+  app.set_version_flag("--version", std::string("herald ") + HERALD_VERSION);
+  app.get_formatter()->column_width(36);
+
+  const std::string duration = "DURATION";  // 15, 1.5, 500ms, 3s, 5m, 24h
+  const std::string size = "SIZE";          // bytes, 256KiB, 1MiB
+  auto scalar = [&](const char* flag, auto& target, const char* env, const std::string& help,
+                    const std::string& type) {
+    return app.add_option(flag, target, help)->envname(env)->type_name(type)->capture_default_str();
+  };
+  scalar("--stream-listen", raw.streamListen, "HERALD_STREAM_LISTEN", "Public SSE listener", "HOST:PORT");
+  scalar("--api-listen", raw.apiListen, "HERALD_API_LISTEN", "Internal REST listener (publish, health)",
+         "HOST:PORT");
+  scalar("--broker", raw.broker, "HERALD_BROKER", "'memory' (single node) or redis://host:port[/db]", "URL");
+  scalar("--redis-prefix", raw.redisPrefix, "HERALD_REDIS_PREFIX",
+         "Prefix of Redis keys and pub/sub channels", "TEXT");
+  scalar("--history-size", raw.historySize, "HERALD_HISTORY_SIZE",
+         "Notifications retained per channel (at least)", "COUNT");
+  scalar("--history-ttl", raw.historyTtl, "HERALD_HISTORY_TTL",
+         "How long history is retained (seconds or ms/s/m/h)", duration);
+  scalar("--heartbeat", raw.heartbeat, "HERALD_HEARTBEAT",
+         "SSE comment heartbeat interval (seconds or ms/s/m/h)", duration);
+  scalar("--retry", raw.retry, "HERALD_RETRY", "SSE retry: sent to clients (seconds or ms/s/m/h)", duration);
+  scalar("--max-buffer", raw.maxBuffer, "HERALD_MAX_BUFFER",
+         "Bytes queued per stream before it is dropped (bytes, KiB, MiB)", size);
+  scalar("--request-timeout", raw.requestTimeout, "HERALD_REQUEST_TIMEOUT",
+         "Time to read a request's headers and body (seconds or ms/s/m/h)", duration);
+  scalar("--drain-time", raw.drainTime, "HERALD_DRAIN_TIME",
+         "Time over which streams are ended on SIGTERM (seconds or ms/s/m/h)", duration);
+  scalar("--idempotency-ttl", raw.idempotencyTtl, "HERALD_IDEMPOTENCY_TTL",
+         "How long an Idempotency-Key is remembered (seconds or ms/s/m/h)", duration);
+  scalar("--publish-timeout", raw.publishTimeout, "HERALD_PUBLISH_TIMEOUT",
+         "Longest wait for the broker on publish (seconds or ms/s/m/h)", duration);
+  scalar("--max-body", raw.maxBody, "HERALD_MAX_BODY", "Largest api request body (bytes, KiB, MiB)", size);
+  scalar("--threads", raw.threads, "HERALD_THREADS", "Stream threads, 0 = one per core (max 64)", "COUNT");
+  // Repeatable flags: their variables are comma-separated lists, read below, so CLI11 does not
+  // split values given as flags.
+  auto* apiKeyOption = app.add_option("--api-key", raw.apiKeys,
+                                      "Bearer key for the api listener; repeatable (env HERALD_API_KEY, "
+                                      "comma-separated)")
+                           ->allow_extra_args(false)
+                           ->type_name("KEY");
+  scalar("--api-key-file", raw.apiKeyFile, "HERALD_API_KEY_FILE",
+         "File of api keys, one per line, # comments", "PATH");
+  scalar("--jwt-secret", raw.jwtSecret, "HERALD_JWT_SECRET", "HS256 secret for subscriber tokens", "SECRET");
+  scalar("--jwt-public-key", raw.jwtPublicKey, "HERALD_JWT_PUBLIC_KEY",
+         "PEM public key file for RS256/ES256 subscriber tokens", "PATH");
+  auto* corsOption = app.add_option("--cors-origin", raw.corsOrigins,
+                                    "Allowed browser origin; repeatable (env HERALD_CORS_ORIGIN, "
+                                    "comma-separated)")
+                         ->allow_extra_args(false)
+                         ->type_name("ORIGIN");
+  scalar("--log-level", raw.logLevel, "HERALD_LOG_LEVEL", "trace|debug|info|warn|error", "LEVEL");
+  scalar("--log-format", raw.logFormat, "HERALD_LOG_FORMAT", "text|json", "FORMAT");
+
+  ConfigParse result;
+  try {
+    app.parse(argc, argv);
+    auto listFromEnv = [](CLI::Option* option, const char* env, std::vector<std::string>& target) {
+      const char* value = std::getenv(env);
+      if (option->count() == 0 && value != nullptr) {
+        target = splitList(value);
+      }
+    };
+    listFromEnv(apiKeyOption, "HERALD_API_KEY", raw.apiKeys);
+    listFromEnv(corsOption, "HERALD_CORS_ORIGIN", raw.corsOrigins);
+    result.config = convert(raw);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; real usage errors exit 2.
+    int code = app.exit(e);
+    result.exit = true;
+    result.exitCode = code == 0 ? 0 : kExitUsageError;
+  } catch (const ConfigError& e) {
+    std::cerr << "herald: " << e.what() << "\n";
+    result.exit = true;
+    result.exitCode = kExitUsageError;
+  }
+  return result;
+}
+
+}  // namespace herald
