@@ -1,0 +1,70 @@
+// ShardHub: the subscribers of one stream thread, by channel.
+//
+// Each stream thread (shard) runs one io_context and owns one ShardHub; every
+// call below happens on that thread, so the channel map needs no lock. The
+// SubscriptionHub posts each broker notification to the shards that have
+// subscribers of its channel, and the shard hands it to each of them. The hub
+// also sends the heartbeat comment to every live stream of the shard with one
+// timer, instead of one timer per connection.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gateway/hub/Subscriber.h"
+
+namespace herald {
+
+// Counters of one shard: written only by its thread, read by anyone (relaxed).
+struct ShardStats {
+  std::atomic<std::int64_t> connections{0};  // open SSE streams
+  std::atomic<std::uint64_t> connectionsTotal{0};
+  std::atomic<std::uint64_t> eventsDelivered{0};
+  std::atomic<std::uint64_t> eventsReplayed{0};
+  std::atomic<std::uint64_t> slowClientsDropped{0};
+
+  static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+};
+
+class ShardHub {
+ public:
+  ShardHub(unsigned index, boost::asio::io_context& io, std::chrono::milliseconds heartbeat);
+
+  unsigned index() const { return index_; }
+  boost::asio::io_context& io() { return io_; }
+  ShardStats& stats() { return stats_; }
+
+  void addSubscriber(const std::string& channel, Subscriber* subscriber);
+  void removeSubscriber(const std::string& channel, Subscriber* subscriber);
+  // Streams that get heartbeats (live streams).
+  void addStream(Subscriber* subscriber) { streams_.insert(subscriber); }
+  void removeStream(Subscriber* subscriber) { streams_.erase(subscriber); }
+
+  void deliver(const NotificationPtr& notification, const Frame& plainFrame);
+  void resetChannel(const std::string& channel, ResetReason reason);
+
+  void startHeartbeat();
+  void stopHeartbeat() { heartbeatTimer_.cancel(); }
+
+ private:
+  void scheduleHeartbeat();
+
+  unsigned index_;
+  boost::asio::io_context& io_;
+  std::chrono::milliseconds heartbeat_;
+  boost::asio::steady_timer heartbeatTimer_;
+  Frame heartbeatFrame_;
+  std::unordered_map<std::string, std::vector<Subscriber*>> channels_;
+  std::unordered_set<Subscriber*> streams_;
+  ShardStats stats_;
+};
+
+}  // namespace herald

@@ -1,0 +1,47 @@
+#include "gateway/hub/ShardSet.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace herald {
+
+ShardSet::ShardSet(unsigned count, std::chrono::milliseconds heartbeat) {
+  for (unsigned i = 0; i < count; ++i) {
+    auto shard = std::make_unique<Shard>();
+    shard->hub = std::make_unique<ShardHub>(i, shard->io, heartbeat);
+    shards_.push_back(std::move(shard));
+  }
+}
+
+ShardSet::~ShardSet() { stop(); }
+
+void ShardSet::start() {
+  for (auto& shard : shards_) {
+    work_.push_back(boost::asio::make_work_guard(shard->io));
+    boost::asio::post(shard->io, [hub = shard->hub.get()] { hub->startHeartbeat(); });
+    shard->thread = std::thread([io = &shard->io, index = shard->hub->index()] {
+      try {
+        io->run();
+      } catch (const std::exception& e) {
+        // A handler that throws is a bug; let the process die loudly rather than
+        // leave a shard silently dead.
+        spdlog::critical("stream shard {} stopped by an exception: {}", index, e.what());
+        std::abort();
+      }
+    });
+  }
+}
+
+void ShardSet::stop() {
+  work_.clear();
+  for (auto& shard : shards_) {
+    shard->io.stop();
+  }
+  for (auto& shard : shards_) {
+    if (shard->thread.joinable()) {
+      shard->thread.join();
+    }
+  }
+}
+
+}  // namespace herald

@@ -1,0 +1,41 @@
+// ShardSet: the stream threads, one io_context and one ShardHub each.
+//
+// Connections are spread over the shards at accept time and stay on their
+// shard for life, so a connection's state is touched by one thread only.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "gateway/config/Config.h"
+#include "gateway/hub/ShardHub.h"
+
+namespace herald {
+
+class ShardSet {
+ public:
+  ShardSet(unsigned count, std::chrono::milliseconds heartbeat);
+  ~ShardSet();
+
+  void start();  // one thread per shard
+  void stop();   // stops the io_contexts and joins the threads
+  unsigned size() const { return static_cast<unsigned>(shards_.size()); }
+  ShardHub& hub(unsigned index) { return *shards_[index]->hub; }
+  // Round-robin choice for the next accepted connection.
+  ShardHub& next() { return hub(nextShard_++ % size()); }
+
+ private:
+  struct Shard {
+    boost::asio::io_context io{1};
+    std::unique_ptr<ShardHub> hub;
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  unsigned nextShard_ = 0;
+};
+
+}  // namespace herald

@@ -1,0 +1,26 @@
+// Subscriber: what a shard hub fans notifications out to (an open SSE stream).
+//
+// The hub knows nothing of sockets or SSE; a subscriber knows nothing of other
+// subscribers. All calls happen on the subscriber's own shard thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/core/Notification.h"
+
+namespace herald {
+
+// An encoded, immutable piece of an SSE stream shared by every stream that sends it.
+using Frame = std::shared_ptr<const std::string>;
+
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // `plainFrame` is the notification encoded for a one-channel stream without envelope.
+  virtual void onNotification(const NotificationPtr& notification, const Frame& plainFrame) = 0;
+  virtual void onChannelReset(const std::string& channel, ResetReason reason) = 0;
+  virtual void onHeartbeat(const Frame& comment) = 0;
+};
+
+}  // namespace herald

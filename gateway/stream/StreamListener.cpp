@@ -1,0 +1,80 @@
+#include "gateway/stream/StreamListener.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "gateway/core/ListenAddress.h"
+#include "gateway/stream/StreamSession.h"
+
+namespace herald {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+// After accept fails for lack of descriptors, wait before trying again rather than spin.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+constexpr int kListenBacklog = 4096;
+}  // namespace
+
+StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& broker)
+    : config_(config), shards_(shards), broker_(broker) {}
+
+void StreamListener::start() {
+  auto address = ListenAddress::parse(config_.streamListen);
+  if (!address) {
+    throw std::runtime_error("--stream-listen: expected host:port, got '" + config_.streamListen + "'");
+  }
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(address->host, ec);
+  if (ec) {
+    throw std::runtime_error("--stream-listen: '" + address->host + "' is not an IP address");
+  }
+  tcp::endpoint endpoint(ip, address->port);
+  acceptor_ = std::make_unique<tcp::acceptor>(shards_.hub(0).io());
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(tcp::acceptor::reuse_address(true));
+  acceptor_->bind(endpoint, ec);
+  if (ec) {
+    throw std::runtime_error("--stream-listen: cannot bind " + config_.streamListen + ": " + ec.message());
+  }
+  acceptor_->listen(kListenBacklog);
+  port_ = acceptor_->local_endpoint().port();
+  asio::co_spawn(shards_.hub(0).io(), acceptLoop(), asio::detached);
+}
+
+void StreamListener::stopAccepting() {
+  asio::post(shards_.hub(0).io(), [this] {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  });
+}
+
+asio::awaitable<void> StreamListener::acceptLoop() {
+  asio::steady_timer backoff(co_await asio::this_coro::executor);
+  while (acceptor_->is_open()) {
+    ShardHub& hub = shards_.next();
+    auto [ec, socket] = co_await acceptor_->async_accept(hub.io(), asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+        co_return;
+      }
+      spdlog::warn("stream listener: accept failed: {}", ec.message());
+      backoff.expires_after(kAcceptBackoff);
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = std::make_shared<StreamSession>(std::move(socket), hub, broker_, config_);
+    asio::post(hub.io(), [session = std::move(session)] { session->start(); });
+  }
+}
+
+}  // namespace herald

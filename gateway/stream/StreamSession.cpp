@@ -1,0 +1,408 @@
+#include "gateway/stream/StreamSession.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "gateway/core/StreamCursor.h"
+#include "gateway/sse/SseEncoder.h"
+#include "gateway/stream/StreamResponses.h"
+
+namespace herald {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+constexpr std::size_t kMaxRequestHeaderBytes = 8 * 1024;
+constexpr std::string_view kEventsPath = "/v1/events";
+constexpr std::string_view kPreambleComment = "herald stream";
+constexpr std::string_view kResetEvent = "herald.reset";
+// Streams ended by the server (e.g. the broker is unreachable) ask clients to come
+// back after --retry plus up to this much jitter, so they do not return in lockstep.
+constexpr double kRetryJitterFraction = 0.5;
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<long long> extra(0, static_cast<long long>(base.count() * kRetryJitterFraction));
+  return base + std::chrono::milliseconds(extra(rng));
+}
+
+std::string envelopeData(const Notification& n) {
+  std::string out = R"({"channel":")" + n.channel + R"(","id":")" + n.id.str() + '"';
+  if (!n.event.empty()) {
+    out += R"(,"event":)" + nlohmann::json(n.event).dump();
+  }
+  out += R"(,"data":)" + n.data + '}';
+  return out;
+}
+}  // namespace
+
+StreamSession::StreamSession(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker, const Config& config)
+    : socket_(std::move(socket)), hub_(hub), broker_(broker), config_(config) {}
+
+StreamSession::~StreamSession() = default;
+
+void StreamSession::start() {
+  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->readRequest(); },
+                 asio::detached);
+}
+
+asio::awaitable<void> StreamSession::readRequest() {
+  auto self = shared_from_this();
+  // The header phase is bounded in time (slow clients must not hold a socket
+  // forever); the timer closes the socket, which fails the pending read.
+  asio::steady_timer deadline(socket_.get_executor());
+  deadline.expires_after(config_.requestTimeout);
+  deadline.async_wait([self](const boost::system::error_code& ec) {
+    if (!ec && self->state_ == State::reading) {
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);
+    }
+  });
+
+  boost::beast::flat_buffer buffer;
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(kMaxRequestHeaderBytes);
+  auto [ec, bytes] = co_await http::async_read(socket_, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  deadline.cancel();
+  (void)bytes;
+  if (ec) {
+    if (ec == http::error::header_limit) {
+      respondAndClose(errorResponse(431, "invalid_request", "request headers exceed 8 KiB"));
+    } else if (ec == http::error::unexpected_body) {
+      respondAndClose(errorResponse(400, "invalid_request", "GET /v1/events takes no body"));
+    } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message && socket_.is_open()) {
+      respondAndClose(errorResponse(400, "invalid_request", "malformed HTTP request"));
+    } else {
+      close();
+    }
+    co_return;
+  }
+  const auto& request = parser.get();
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path != kEventsPath) {
+    respondAndClose(errorResponse(404, "not_found", "no such resource; subscribe at GET /v1/events"));
+    co_return;
+  }
+  if (request.method() != http::verb::get) {
+    respondAndClose(errorResponse(405, "method_not_allowed", "use GET", "Allow: GET\r\n"));
+    co_return;
+  }
+  std::optional<std::string_view> lastEventId;
+  if (auto it = request.find("Last-Event-ID"); it != request.end()) {
+    lastEventId = it->value();
+  }
+  auto parsed = parseSubscribeRequest(target, lastEventId);
+  if (auto* error = std::get_if<SubscribeError>(&parsed)) {
+    respondAndClose(errorResponse(error->status, error->code, error->message));
+    co_return;
+  }
+  join(std::move(std::get<SubscribeRequest>(parsed)));
+}
+
+void StreamSession::respondAndClose(std::string response) {
+  state_ = State::closed;
+  auto frame = std::make_shared<const std::string>(std::move(response));
+  asio::async_write(socket_, asio::buffer(*frame),
+                    [self = shared_from_this(), frame](const boost::system::error_code&, std::size_t) {
+                      boost::system::error_code ignored;
+                      self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                      self->socket_.close(ignored);
+                    });
+}
+
+void StreamSession::join(SubscribeRequest request) {
+  state_ = State::joining;
+  joined_ = true;
+  envelope_ = request.envelope;
+  lastSentId_ = request.resumeText;
+  ShardStats& stats = hub_.stats();
+  stats.connections.fetch_add(1, std::memory_order_relaxed);
+  ShardStats::bump(stats.connectionsTotal);
+  channels_.reserve(request.channels.size());
+  for (auto& start : request.channels) {
+    channels_.push_back(ChannelState{std::move(start), {}, false, std::nullopt});
+  }
+  pendingJoins_ = channels_.size();
+  // Register first so nothing published from here on is missed, then subscribe.
+  for (std::size_t i = 0; i < channels_.size(); ++i) {
+    hub_.addSubscriber(channels_[i].start.channel, this);
+  }
+  for (std::size_t i = 0; i < channels_.size(); ++i) {
+    broker_.subscribe(channels_[i].start.channel, hub_.index(),
+                      [self = shared_from_this(), i](bool ok) {
+                        asio::post(self->socket_.get_executor(), [self, i, ok] { self->onSubscribed(i, ok); });
+                      });
+  }
+}
+
+void StreamSession::onSubscribed(std::size_t index, bool ok) {
+  ChannelState& channel = channels_[index];
+  if (detached_) {
+    // The stream is gone and has left the hub: balance this late subscription.
+    if (ok) {
+      broker_.unsubscribe(channel.start.channel, hub_.index());
+    }
+    return;
+  }
+  channel.subscribed = ok;
+  if (state_ != State::joining) {
+    return;
+  }
+  if (!ok) {
+    channel.replay = ReplayResult{false, std::nullopt, {}, {}};
+    onReplayed(index, *channel.replay);
+    return;
+  }
+  // The subscription is live: whatever the replay misses arrives through the hub.
+  std::optional<NotificationId> from = channel.start.invalidCursor ? std::nullopt : channel.start.resumeFrom;
+  broker_.replay(channel.start.channel, from, [self = shared_from_this(), index](ReplayResult result) {
+    asio::post(self->socket_.get_executor(),
+               [self, index, result = std::move(result)]() mutable { self->onReplayed(index, std::move(result)); });
+  });
+}
+
+void StreamSession::onReplayed(std::size_t index, ReplayResult result) {
+  if (state_ != State::joining) {
+    return;
+  }
+  channels_[index].replay = std::move(result);
+  if (--pendingJoins_ == 0) {
+    finishJoin();
+  }
+}
+
+void StreamSession::finishJoin() {
+  for (const auto& channel : channels_) {
+    if (!channel.replay->ok) {
+      endWithRetry();
+      return;
+    }
+  }
+  std::string head = sseResponseHead();
+  head += sse::encodeRetry(config_.retry);
+  head += sse::encodeComment(kPreambleComment);
+  head += '\n';
+  state_ = State::live;
+  enqueue(std::make_shared<const std::string>(std::move(head)));
+
+  finishingJoin_ = true;
+  std::uint64_t replayed = 0;
+  for (auto& channel : channels_) {
+    ReplayResult& replay = *channel.replay;
+    const ChannelStart& start = channel.start;
+    if (start.invalidCursor) {
+      sendReset(start.channel, ResetReason::invalidCursor);
+      channel.position = replay.newest;
+      continue;
+    }
+    if (!start.resumeFrom) {
+      channel.position = replay.newest;
+      continue;
+    }
+    if (replay.reset) {
+      sendReset(start.channel, *replay.reset);
+    }
+    channel.position = replay.reset ? NotificationId{} : *start.resumeFrom;
+    for (const auto& item : replay.items) {
+      sendNotification(channel, *item, nullptr);
+      ++replayed;
+    }
+    if (replay.items.empty() && replay.reset) {
+      channel.position = replay.newest;
+    }
+    replay.items.clear();
+  }
+  ShardStats::bump(hub_.stats().eventsReplayed, replayed);
+  for (auto& [notification, frame] : heldBack_) {
+    if (ChannelState* channel = channelState(notification->channel)) {
+      sendNotification(*channel, *notification, &frame);
+    }
+  }
+  heldBack_.clear();
+  heldBack_.shrink_to_fit();
+  finishingJoin_ = false;
+  // Tell the client where it stands even if nothing was sent, so its next
+  // reconnect resumes from here instead of starting blind.
+  std::string id = streamId();
+  if (id != lastSentId_) {
+    enqueue(std::make_shared<const std::string>(sse::encodeIdOnly(id)));
+    lastSentId_ = std::move(id);
+  }
+  hub_.addStream(this);
+  watchForClose();
+}
+
+void StreamSession::endWithRetry() {
+  std::string out = sseResponseHead();
+  out += sse::encodeRetry(jittered(config_.retry));
+  out += sse::encodeComment("broker unavailable, come back later");
+  state_ = State::ending;
+  auto frame = std::make_shared<const std::string>(std::move(out));
+  asio::async_write(socket_, asio::buffer(*frame),
+                    [self = shared_from_this(), frame](const boost::system::error_code&, std::size_t) {
+                      self->close();
+                    });
+}
+
+StreamSession::ChannelState* StreamSession::channelState(const std::string& channel) {
+  for (auto& state : channels_) {
+    if (state.start.channel == channel) {
+      return &state;
+    }
+  }
+  return nullptr;
+}
+
+std::string StreamSession::streamId() const {
+  if (channels_.size() == 1) {
+    return channels_.front().position.str();
+  }
+  std::vector<std::pair<std::string_view, NotificationId>> positions;
+  positions.reserve(channels_.size());
+  for (const auto& channel : channels_) {
+    positions.emplace_back(channel.start.channel, channel.position);
+  }
+  return StreamCursor::encode(positions);
+}
+
+void StreamSession::sendNotification(ChannelState& channel, const Notification& notification,
+                                     const Frame* plainFrame) {
+  // De-duplicate: the replay and the live feed overlap by design.
+  if (notification.id <= channel.position) {
+    return;
+  }
+  channel.position = notification.id;
+  ShardStats::bump(hub_.stats().eventsDelivered);
+  if (plainFrame != nullptr && channels_.size() == 1 && !envelope_) {
+    if (finishingJoin_) {
+      lastSentId_ = notification.id.str();
+    }
+    enqueue(*plainFrame);
+    return;
+  }
+  lastSentId_ = streamId();
+  std::string data = envelope_ ? envelopeData(notification) : notification.data;
+  enqueue(std::make_shared<const std::string>(sse::encodeEvent(lastSentId_, notification.event, data)));
+}
+
+void StreamSession::sendReset(const std::string& channel, ResetReason reason) {
+  nlohmann::json data = {{"channel", channel}, {"reason", toString(reason)}};
+  enqueue(std::make_shared<const std::string>(sse::encodeEvent("", kResetEvent, data.dump())));
+}
+
+void StreamSession::onNotification(const NotificationPtr& notification, const Frame& plainFrame) {
+  if (state_ == State::joining) {
+    heldBack_.emplace_back(notification, plainFrame);
+    return;
+  }
+  if (state_ != State::live) {
+    return;
+  }
+  if (ChannelState* channel = channelState(notification->channel)) {
+    sendNotification(*channel, *notification, &plainFrame);
+  }
+}
+
+void StreamSession::onChannelReset(const std::string& channel, ResetReason reason) {
+  if (state_ == State::live) {
+    sendReset(channel, reason);
+  }
+}
+
+void StreamSession::onHeartbeat(const Frame& comment) {
+  if (state_ == State::live && queue_.empty() && !writing_) {
+    enqueue(comment);
+  }
+}
+
+void StreamSession::enqueue(Frame frame) {
+  queuedBytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  if (queuedBytes_ > config_.maxBuffer) {
+    ShardStats::bump(hub_.stats().slowClientsDropped);
+    close();
+    return;
+  }
+  flush();
+}
+
+void StreamSession::flush() {
+  if (writing_ || queue_.empty() || state_ != State::live) {
+    return;
+  }
+  inflight_.swap(queue_);
+  buffers_.clear();
+  for (const auto& frame : inflight_) {
+    buffers_.emplace_back(frame->data(), frame->size());
+  }
+  writing_ = true;
+  asio::async_write(socket_, buffers_,
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t written) {
+                      self->writing_ = false;
+                      self->queuedBytes_ -= written;
+                      self->inflight_.clear();
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->flush();
+                    });
+}
+
+void StreamSession::watchForClose() {
+  // Clients send nothing after the request; a read completes only on close or error.
+  socket_.async_read_some(asio::buffer(&readByte_, 1),
+                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                            if (ec) {
+                              self->close();
+                            } else {
+                              self->watchForClose();
+                            }
+                          });
+}
+
+void StreamSession::close() {
+  if (state_ == State::closed) {
+    return;
+  }
+  state_ = State::closed;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  if (!joined_) {
+    return;
+  }
+  hub_.stats().connections.fetch_sub(1, std::memory_order_relaxed);
+  // Leave the hub later: close() may run inside the hub's own delivery loop.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->detach(); });
+}
+
+void StreamSession::detach() {
+  detached_ = true;
+  for (auto& channel : channels_) {
+    hub_.removeSubscriber(channel.start.channel, this);
+    if (channel.subscribed) {
+      broker_.unsubscribe(channel.start.channel, hub_.index());
+      channel.subscribed = false;
+    }
+  }
+  hub_.removeStream(this);
+  heldBack_.clear();
+}
+
+}  // namespace herald
