@@ -1,0 +1,55 @@
+# Shared by scripts/run and scripts/test: package installation and the build.
+# Sourced, not run. Quiet when everything is already there.
+
+HERALD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian 12 packages Herald builds and tests with (see docs/contributing.md).
+HERALD_BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ca-certificates curl
+  libboost1.81-dev libcpp-httplib-dev libhiredis-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev
+)
+HERALD_TEST_PACKAGES=(redis-server procps)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# install_packages PKG...: apt-get installs those not installed yet.
+install_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build PRESET [TARGET...]: configures (once) and builds with CMake presets.
+build() {
+  local preset=$1
+  shift
+  local dir="$HERALD_ROOT/build/$preset"
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring ($preset)"
+    cmake --preset "$preset" -S "$HERALD_ROOT" >/dev/null
+  fi
+  log "building ($preset)"
+  cmake --build "$dir" -j"$(nproc)" ${1:+--target "$@"} | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+  test "${PIPESTATUS[0]}" -eq 0
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
