@@ -1,0 +1,381 @@
+#include "api/ApiServer.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "api/ErrorBody.h"
+#include "api/HistoryRequest.h"
+#include "api/HttpRules.h"
+#include "api/Idempotency.h"
+#include "api/PublishRequest.h"
+
+namespace herald {
+
+namespace {
+
+constexpr int kOk = 200;
+constexpr int kNoContent = 204;
+constexpr int kBadRequest = 400;
+constexpr int kUnauthorized = 401;
+constexpr int kForbidden = 403;
+constexpr int kNotFound = 404;
+constexpr int kMethodNotAllowed = 405;
+constexpr int kConflict = 409;
+constexpr int kPayloadTooLarge = 413;
+constexpr int kUnsupportedMediaType = 415;
+constexpr int kInternalError = 500;
+constexpr int kServiceUnavailable = 503;
+
+// Publishes block on the broker for up to --publish-timeout, so the pool is larger
+// than the core count; the api is internal and its callers are few.
+constexpr std::size_t kWorkerThreads = 8;
+constexpr std::size_t kKeepAliveMaxRequests = 1000;
+constexpr std::chrono::seconds kKeepAliveTimeout{5};
+constexpr std::chrono::seconds kWriteTimeout{5};
+constexpr std::chrono::milliseconds kStartWait{5000};
+constexpr std::chrono::milliseconds kStartPoll{5};
+constexpr const char* kRetryAfterSeconds = "1";
+constexpr const char* kPreflightMaxAgeSeconds = "600";
+constexpr const char* kJson = "application/json";
+
+constexpr const char* kPublishPath = "/v1/notifications";
+constexpr const char* kBatchPath = "/v1/notifications/batch";
+constexpr const char* kHistoryPath = R"(/v1/channels/([^/]+)/notifications)";
+
+void sendError(httplib::Response& res, const ApiError& error) {
+  res.status = error.status;
+  res.set_content(error.body(), kJson);
+}
+
+void sendError(httplib::Response& res, int status, const char* code, const std::string& message) {
+  sendError(res, ApiError{status, code, message});
+}
+
+// The body of an answer httplib made itself (unknown path, malformed request, too large).
+ApiError errorForStatus(int status, std::size_t maxBody) {
+  switch (status) {
+    case kNotFound:
+      return {status, "not_found", "no such resource"};
+    case kMethodNotAllowed:
+      return {status, "method_not_allowed", "method not allowed on this resource"};
+    case kPayloadTooLarge:
+      return {status, "payload_too_large", "the body exceeds " + std::to_string(maxBody) + " bytes"};
+    case kUnsupportedMediaType:
+      return {status, "unsupported_media_type", "unsupported content encoding or type"};
+    case kServiceUnavailable:
+      return {status, "overloaded", "the server is overloaded, retry later"};
+    default:
+      if (status >= kInternalError) {
+        return {status, "internal_error", "internal error"};
+      }
+      return {status, "invalid_request", "malformed HTTP request"};
+  }
+}
+
+std::optional<std::string> queryParam(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) {
+    return std::nullopt;
+  }
+  return req.get_param_value(name);
+}
+
+// Runs a handler's work so every failure becomes the contract's answer, never a crash.
+void runGuarded(const httplib::Request& req, httplib::Response& res, const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const ApiErrorException& e) {
+    sendError(res, e.error());
+  } catch (const IdempotencyConflict&) {
+    sendError(res, kConflict, "idempotency_conflict", "this Idempotency-Key was used with a different body");
+  } catch (const BrokerUnavailable& e) {
+    spdlog::warn("api: {} {}: broker unavailable: {}", req.method, req.path, e.what());
+    res.set_header("Retry-After", kRetryAfterSeconds);
+    sendError(res, kServiceUnavailable, "broker_unavailable", "the broker is unavailable, retry later");
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {} failed: {}", req.method, req.path, e.what());
+    sendError(res, kInternalError, "internal_error", "internal error");
+  }
+}
+
+}  // namespace
+
+ApiServer::ApiServer(const Config& config, Broker& broker)
+    : config_(config),
+      broker_(broker),
+      apiKeys_(config.apiKeys),
+      server_(std::make_unique<httplib::Server>()) {
+  if (!config.apiKeyFile.empty()) {
+    std::ifstream file(config.apiKeyFile);
+    if (!file) {
+      throw std::runtime_error("--api-key-file: cannot read " + config.apiKeyFile);
+    }
+    std::stringstream contents;
+    contents << file.rdbuf();
+    auto fileKeys = parseApiKeyFile(contents.str());
+    apiKeys_.insert(apiKeys_.end(), fileKeys.begin(), fileKeys.end());
+  }
+  installRoutes();
+}
+
+ApiServer::~ApiServer() {
+  stop();
+}
+
+bool ApiServer::isAuthorizedPublisher(const httplib::Request& req) const {
+  if (config_.apiKeys.empty() && config_.apiKeyFile.empty()) {
+    // No key configured: the api is meant for the node's own host (a sidecar or local backend).
+    return isLoopbackAddress(req.remote_addr);
+  }
+  return bearerMatchesKey(req.get_header_value("Authorization"), apiKeys_);
+}
+
+void ApiServer::applyCors(const httplib::Request& req, httplib::Response& res) const {
+  auto origin = req.get_header_value("Origin");
+  if (origin.empty() || std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), origin) ==
+                            config_.corsOrigins.end()) {
+    return;
+  }
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Access-Control-Allow-Credentials", "true");
+  res.set_header("Vary", "Origin");
+}
+
+void ApiServer::installRoutes() {
+  auto& server = *server_;
+  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  server.set_keep_alive_timeout(kKeepAliveTimeout.count());
+  server.set_read_timeout(config_.requestTimeout);
+  server.set_write_timeout(kWriteTimeout);
+  // Requests with a Content-Length are refused by httplib itself; chunked ones by readBody below.
+  server.set_payload_max_length(config_.maxBodyBytes);
+  // httplib's default adds SO_REUSEPORT, which would let a second process bind the same port
+  // silently; SO_REUSEADDR alone still allows a quick restart.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    applyCors(req, res);  // before anything can fail, so errors carry CORS headers too
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+        if (res.body.empty()) {
+          sendError(res, errorForStatus(res.status, config_.maxBodyBytes));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("api: {} {} failed: {}", req.method, req.path, what);
+        sendError(res, kInternalError, "internal_error", "internal error");
+      });
+
+  auto publishRoute = [this](bool batch) -> httplib::Server::HandlerWithContentReader {
+    return [this, batch](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader) {
+      runGuarded(req, res, [&] { readAndPublish(req, res, reader, batch); });
+    };
+  };
+  server.Post(kPublishPath, publishRoute(false));
+  server.Post(kBatchPath, publishRoute(true));
+  server.Get(kHistoryPath, [this](const httplib::Request& req, httplib::Response& res) {
+    runGuarded(req, res, [&] { handleHistory(req, res); });
+  });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", kJson);
+  });
+  server.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
+    runGuarded(req, res, [&] { handleReady(res); });
+  });
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (!metricsSource_) {
+      sendError(res, kNotFound, "not_found", "metrics are not enabled");
+      return;
+    }
+    res.set_content(metricsSource_(), "text/plain; version=0.0.4");
+  });
+
+  // Every other method on a known path is 405 with the methods it does take; OPTIONS is a
+  // CORS preflight (204, with CORS headers only for an allowed origin).
+  struct KnownPath {
+    const char* pattern;
+    const char* allow;
+    bool post;
+  };
+  for (auto [pattern, allow, post] :
+       {KnownPath{kPublishPath, "POST, OPTIONS", true}, KnownPath{kBatchPath, "POST, OPTIONS", true},
+        KnownPath{kHistoryPath, "GET, HEAD, OPTIONS", false},
+        KnownPath{"/healthz", "GET, HEAD, OPTIONS", false}, KnownPath{"/readyz", "GET, HEAD, OPTIONS", false},
+        KnownPath{"/metrics", "GET, HEAD, OPTIONS", false}}) {
+    auto notAllowed = [allow = allow](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      sendError(res, kMethodNotAllowed, "method_not_allowed",
+                req.method + " is not allowed here; use " + allow);
+    };
+    if (post) {
+      server.Get(pattern, notAllowed);
+    } else {
+      server.Post(pattern, notAllowed);
+    }
+    server.Put(pattern, notAllowed);
+    server.Patch(pattern, notAllowed);
+    server.Delete(pattern, notAllowed);
+    server.Options(pattern, [allow = allow](const httplib::Request& req, httplib::Response& res) {
+      res.status = kNoContent;
+      res.set_header("Allow", allow);
+      if (res.has_header("Access-Control-Allow-Origin")) {
+        res.set_header("Access-Control-Allow-Methods", allow);
+        res.set_header("Access-Control-Allow-Headers",
+                       req.has_header("Access-Control-Request-Headers")
+                           ? req.get_header_value("Access-Control-Request-Headers")
+                           : "Authorization, Content-Type, Idempotency-Key");
+        res.set_header("Access-Control-Max-Age", kPreflightMaxAgeSeconds);
+      }
+    });
+  }
+}
+
+void ApiServer::readAndPublish(const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader, bool batch) {
+  // Read by hand: httplib's own limit covers Content-Length bodies but not chunked ones.
+  std::string body;
+  bool tooLarge = false;
+  bool read = reader([&](const char* data, std::size_t length) {
+    if (body.size() + length > config_.maxBodyBytes) {
+      tooLarge = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  });
+  if (tooLarge || res.status == kPayloadTooLarge) {
+    res.set_header("Connection", "close");  // the rest of a chunked body is left unread
+    sendError(res, errorForStatus(kPayloadTooLarge, config_.maxBodyBytes));
+    return;
+  }
+  if (!read) {
+    res.set_header("Connection", "close");
+    sendError(res, kBadRequest, "invalid_request", "could not read the request body");
+    return;
+  }
+  handlePublish(req, res, body, batch);
+}
+
+void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& res, const std::string& body,
+                              bool batch) {
+  if (!isAuthorizedPublisher(req)) {
+    if (apiKeys_.empty() && config_.apiKeyFile.empty()) {
+      sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may publish");
+    } else {
+      res.set_header("WWW-Authenticate", "Bearer");
+      sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
+    }
+    return;
+  }
+  if (!isJsonContentType(req.get_header_value("Content-Type"))) {
+    sendError(res, kUnsupportedMediaType, "unsupported_media_type", "the body must be application/json");
+    return;
+  }
+  std::optional<IdempotencyToken> idempotency;
+  if (req.has_header("Idempotency-Key")) {
+    auto key = req.get_header_value("Idempotency-Key");
+    if (!isValidIdempotencyKey(key)) {
+      sendError(
+          res, kBadRequest, "invalid_request",
+          "Idempotency-Key must be 1-" + std::to_string(kMaxIdempotencyKeyBytes) + " printable ASCII bytes");
+      return;
+    }
+    idempotency = IdempotencyToken{key, bodyDigest(body)};
+  }
+
+  PublishPlan plan = batch ? parseBatchBody(body) : parsePublishBody(body);
+  if (plan.items.empty()) {
+    res.set_content(R"({"results":[]})", kJson);  // an empty batch publishes nothing
+    return;
+  }
+  PublishOutcome outcome = broker_.publish(plan.items, idempotency);
+  if (outcome.replayed) {
+    spdlog::debug("api: replayed the answer for Idempotency-Key '{}'", idempotency->key);
+  }
+  res.status = kOk;
+  res.set_content(makePublishAnswer(plan, outcome.ids), kJson);
+}
+
+void ApiServer::handleHistory(const httplib::Request& req, httplib::Response& res) {
+  if (!isAuthorizedPublisher(req)) {
+    if (apiKeys_.empty() && config_.apiKeyFile.empty()) {
+      sendError(res, kForbidden, "forbidden",
+                "no API key is configured: only loopback clients may read history");
+    } else {
+      res.set_header("WWW-Authenticate", "Bearer");
+      sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
+    }
+    return;
+  }
+  HistoryQuery query =
+      parseHistoryQuery(req.matches[1].str(), queryParam(req, "after"), queryParam(req, "limit"));
+  HistoryPage page = broker_.history(query.channel, query.after, query.limit);
+  res.set_content(makeHistoryAnswer(query, page), kJson);
+}
+
+void ApiServer::handleReady(httplib::Response& res) {
+  if (draining_) {
+    res.set_header("Retry-After", kRetryAfterSeconds);
+    sendError(res, kServiceUnavailable, "draining", "this node is shutting down");
+  } else if (!broker_.ready()) {
+    res.set_header("Retry-After", kRetryAfterSeconds);
+    sendError(res, kServiceUnavailable, "broker_unavailable", "the broker is unavailable");
+  } else {
+    res.set_content(R"({"status":"ready"})", kJson);
+  }
+}
+
+void ApiServer::start() {
+  auto address = parseListenAddress(config_.apiListen);
+  if (!address) {
+    throw std::runtime_error("api listener: bad address '" + config_.apiListen + "' (expected host:port)");
+  }
+  if (address->port == 0) {
+    port_ = server_->bind_to_any_port(address->host);
+  } else {
+    port_ = server_->bind_to_port(address->host, address->port) ? address->port : -1;
+  }
+  if (port_ <= 0) {
+    throw std::runtime_error("api listener: cannot bind " + config_.apiListen +
+                             " (address in use, not local, or not permitted)");
+  }
+  thread_ = std::thread([this] {
+    if (!server_->listen_after_bind()) {
+      spdlog::error("api listener on {} stopped with an error", config_.apiListen);
+    }
+  });
+  // stop() only takes effect once the server runs, so wait for it: a stop right after
+  // start would otherwise leave the thread listening forever.
+  auto deadline = std::chrono::steady_clock::now() + kStartWait;
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kStartPoll);
+  }
+  spdlog::info("api listening on {}:{}", address->host, port_);
+}
+
+void ApiServer::stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace herald

@@ -1,0 +1,25 @@
+// ErrorBody: the one JSON error body every api (and stream) error answer carries.
+//
+// The contract fixes it as `{"error":{"code":"…","message":"…"}}` with a code
+// from a closed list; making it in one place keeps every answer identical, and
+// ApiError lets pure validation code hand such an answer up as a value.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+// `{"error":{"code":"<code>","message":"<message>"}}`, JSON-escaped.
+std::string makeErrorBody(std::string_view code, std::string_view message);
+
+// An answer that is not a success: the HTTP status, the contract's error code and a human message.
+struct ApiError {
+  int status = 0;
+  std::string code;
+  std::string message;
+
+  std::string body() const { return makeErrorBody(code, message); }
+};
+
+}  // namespace herald

@@ -1,0 +1,119 @@
+#include "api/HttpRules.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace herald {
+
+namespace {
+
+constexpr int kMaxPort = 65535;
+constexpr std::string_view kBlanks = " \t\r";
+
+std::string_view trim(std::string_view text) {
+  auto first = text.find_first_not_of(kBlanks);
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  auto last = text.find_last_not_of(kBlanks);
+  return text.substr(first, last - first + 1);
+}
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Compares without an early exit, so the time taken does not reveal how much of a key matched.
+bool constantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+bool isJsonContentType(std::string_view contentType) {
+  auto semicolon = contentType.find(';');
+  if (!equalsIgnoringCase(trim(contentType.substr(0, semicolon)), "application/json")) {
+    return false;
+  }
+  if (semicolon == std::string_view::npos) {
+    return true;
+  }
+  // JSON is UTF-8; any other parameter (another charset) is not a body we can read as sent.
+  auto parameter = trim(contentType.substr(semicolon + 1));
+  auto equals = parameter.find('=');
+  if (equals == std::string_view::npos || !equalsIgnoringCase(trim(parameter.substr(0, equals)), "charset")) {
+    return false;
+  }
+  auto charset = trim(parameter.substr(equals + 1));
+  return equalsIgnoringCase(charset, "utf-8") || equalsIgnoringCase(charset, "\"utf-8\"");
+}
+
+bool isLoopbackAddress(std::string_view address) {
+  constexpr std::string_view kMappedPrefix = "::ffff:";
+  if (address.size() > kMappedPrefix.size() &&
+      equalsIgnoringCase(address.substr(0, kMappedPrefix.size()), kMappedPrefix)) {
+    address.remove_prefix(kMappedPrefix.size());
+  }
+  return address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+std::optional<ListenAddress> parseListenAddress(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return std::nullopt;
+  }
+  std::string_view host = text.substr(0, colon);
+  std::string_view portText = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (host.empty() || portText.empty() || ec != std::errc{} || end != portText.data() + portText.size() ||
+      port < 0 || port > kMaxPort) {
+    return std::nullopt;
+  }
+  return ListenAddress{std::string(host), port};
+}
+
+bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys) {
+  constexpr std::string_view kScheme = "bearer ";
+  authorization = trim(authorization);
+  if (authorization.size() <= kScheme.size() ||
+      !equalsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return false;
+  }
+  auto presented = trim(authorization.substr(kScheme.size()));
+  bool matched = false;
+  for (const auto& key : keys) {
+    matched |= !key.empty() && constantTimeEquals(presented, key);
+  }
+  return matched;
+}
+
+std::vector<std::string> parseApiKeyFile(std::string_view contents) {
+  std::vector<std::string> keys;
+  std::size_t start = 0;
+  while (start < contents.size()) {
+    auto newline = contents.find('\n', start);
+    auto end = newline == std::string_view::npos ? contents.size() : newline;
+    auto line = trim(contents.substr(start, end - start));
+    if (!line.empty() && line.front() != '#') {
+      keys.emplace_back(line);
+    }
+    start = end + 1;
+  }
+  return keys;
+}
+
+}  // namespace herald

@@ -1,0 +1,36 @@
+// HttpRules: small pure decisions the api listener makes about a request.
+//
+// Kept apart from ApiServer so they are unit-tested without sockets: whether a
+// Content-Type is JSON, whether a peer address is loopback (the only publishers
+// allowed when no API key is configured), how a `host:port` listen address
+// splits, and whether an `Authorization` header carries one of the API keys.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace herald {
+
+// `application/json`, optionally with `; charset=utf-8` (case-insensitive, blanks allowed).
+bool isJsonContentType(std::string_view contentType);
+
+// 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address, as a peer's textual address.
+bool isLoopbackAddress(std::string_view address);
+
+struct ListenAddress {
+  std::string host;  // without IPv6 brackets
+  int port = 0;
+};
+
+// `0.0.0.0:8081`, `[::1]:0`, `localhost:8081`; nullopt when malformed.
+std::optional<ListenAddress> parseListenAddress(std::string_view text);
+
+// True when `authorization` is `Bearer <key>` for one of `keys` (compared in constant time).
+bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys);
+
+// Keys of an --api-key-file: one per line, blanks trimmed, empty lines and `#` comments skipped.
+std::vector<std::string> parseApiKeyFile(std::string_view contents);
+
+}  // namespace herald
