@@ -126,6 +126,33 @@ HttpResponse publish(int apiPort, const std::string& jsonBody,
   return httpRequest(apiPort, "POST", "/v1/notifications", jsonBody, all);
 }
 
+RawExchange rawExchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  int fd = connectLoopback(port);
+  RawExchange result;
+  try {
+    sendAll(fd, bytes);
+  } catch (const std::exception&) {
+    // The server may close before reading everything; what it answered still counts.
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[16384];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      break;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      result.closedByServer = true;
+      break;
+    }
+    result.received.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return result;
+}
+
 SseClient::SseClient(int port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers) {
   fd_ = connectLoopback(port);

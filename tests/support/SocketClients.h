@@ -29,6 +29,15 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
 HttpResponse publish(int apiPort, const std::string& jsonBody,
                      const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// Sends raw bytes on a new connection and returns all the server sends back until
+// it closes (or `timeout` passes; then `closedByServer` is false).
+struct RawExchange {
+  std::string received;
+  bool closedByServer = false;
+};
+RawExchange rawExchange(int port, const std::string& bytes,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 struct SseEvent {
   std::string id;     // the `id:` of the event ("" when none)
   bool hasId = false;

@@ -1,0 +1,101 @@
+// Resume cases the gateway cannot prove complete: each starts with a
+// `herald.reset` naming the channel and why (memory broker, real processes).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/HeraldProcess.h"
+#include "tests/support/SocketClients.h"
+
+namespace herald::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+std::string publishData(int apiPort, const std::string& channel, int value) {
+  auto response = publish(apiPort, json({{"channel", channel}, {"data", value}}).dump());
+  EXPECT_EQ(response.status, 200) << response.body;
+  return json::parse(response.body).value("id", "");
+}
+
+// Reads the stream's first event and checks it is the reset we expect.
+void expectReset(SseClient& client, const std::string& channel, const std::string& reason) {
+  auto event = client.next();
+  ASSERT_TRUE(event) << client.body();
+  EXPECT_EQ(event->event, "herald.reset");
+  EXPECT_FALSE(event->hasId);
+  EXPECT_EQ(json::parse(event->data), json({{"channel", channel}, {"reason", reason}}));
+}
+
+TEST(Resets, TrimmedPastTheIdIsTruncated) {
+  HeraldProcess herald({"--history-size", "3"});
+  std::string first = publishData(herald.apiPort(), "t", 0);
+  for (int i = 1; i < 6; ++i) {
+    publishData(herald.apiPort(), "t", i);
+  }
+  SseClient client(herald.streamPort(), "/v1/events?channel=t", {{"Last-Event-ID", first}});
+  expectReset(client, "t", "truncated");
+  auto rest = client.take(3);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0].data, "3");
+  EXPECT_EQ(rest[2].data, "5");
+}
+
+TEST(Resets, ExpiredHistoryIsExpired) {
+  HeraldProcess herald({"--history-ttl", "300ms"});
+  std::string first = publishData(herald.apiPort(), "ttl", 0);
+  publishData(herald.apiPort(), "ttl", 1);
+  std::this_thread::sleep_for(600ms);
+  SseClient client(herald.streamPort(), "/v1/events?channel=ttl", {{"Last-Event-ID", first}});
+  expectReset(client, "ttl", "expired");
+  std::string live = publishData(herald.apiPort(), "ttl", 2);
+  auto event = client.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->id, live);
+}
+
+TEST(Resets, HeraldRestartedWithMemoryBrokerIsLost) {
+  HeraldProcess herald;
+  std::string old = publishData(herald.apiPort(), "r", 0);
+  herald.restart();
+  SseClient client(herald.streamPort(), "/v1/events?channel=r", {{"Last-Event-ID", old}});
+  expectReset(client, "r", "lost");
+  std::string live = publishData(herald.apiPort(), "r", 1);
+  auto event = client.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->id, live);
+}
+
+TEST(Resets, MalformedResumeIdIsInvalidCursorThenLive) {
+  HeraldProcess herald;
+  publishData(herald.apiPort(), "ic", 0);
+  SseClient client(herald.streamPort(), "/v1/events?channel=ic", {{"Last-Event-ID", "not-an-id"}});
+  expectReset(client, "ic", "invalid_cursor");
+  std::string live = publishData(herald.apiPort(), "ic", 1);
+  auto event = client.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->id, live);
+  EXPECT_EQ(event->data, "1");  // nothing of the history was replayed
+}
+
+TEST(Resets, CursorForOtherChannelsResetsOnlyThoseItMisses) {
+  HeraldProcess herald;
+  SseClient first(herald.streamPort(), "/v1/events?channel=p&channel=q");
+  ASSERT_EQ(first.readHead(), 200);
+  publishData(herald.apiPort(), "p", 1);
+  auto got = first.take(1);
+  ASSERT_EQ(got.size(), 1u);
+  first.close();
+  publishData(herald.apiPort(), "p", 2);
+  SseClient second(herald.streamPort(), "/v1/events?channel=p&channel=z", {{"Last-Event-ID", got[0].id}});
+  // Channels start in the order named: p resumes (its missed event), z resets.
+  auto event = second.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->data, "2");
+  expectReset(second, "z", "invalid_cursor");
+}
+
+}  // namespace
+}  // namespace herald::test
