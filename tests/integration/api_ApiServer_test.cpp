@@ -144,6 +144,8 @@ TEST_F(ApiServerTest, PublishSingleChannel) {
   EXPECT_EQ(page["notifications"][0]["id"], body["id"]);
   EXPECT_EQ(page["notifications"][0]["event"], "order.shipped");
   EXPECT_EQ(page["notifications"][0]["data"], json::parse(R"({"order":7})"));
+  // A client may percent-encode the ':' of the channel in the path.
+  EXPECT_EQ(history("user%3A42/notifications")["notifications"].size(), 1u);
 }
 
 TEST_F(ApiServerTest, PublishManyChannelsAndBatch) {
