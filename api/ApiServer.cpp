@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -80,6 +82,14 @@ std::optional<std::string> queryParam(const httplib::Request& req, const char* n
     return std::nullopt;
   }
   return req.get_param_value(name);
+}
+
+// A request carries a body when it says so: a Content-Length or a chunked Transfer-Encoding.
+bool declaresBody(const httplib::Request& req) {
+  auto encoding = req.get_header_value("Transfer-Encoding");
+  std::transform(encoding.begin(), encoding.end(), encoding.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return req.has_header("Content-Length") || encoding.find("chunked") != std::string::npos;
 }
 
 // Runs a handler's work so every failure becomes the contract's answer, never a crash.
@@ -220,19 +230,28 @@ void ApiServer::installRoutes() {
         KnownPath{kHistoryPath, "GET, HEAD, OPTIONS", false},
         KnownPath{"/healthz", "GET, HEAD, OPTIONS", false}, KnownPath{"/readyz", "GET, HEAD, OPTIONS", false},
         KnownPath{"/metrics", "GET, HEAD, OPTIONS", false}}) {
-    auto notAllowed = [allow = allow](const httplib::Request& req, httplib::Response& res) {
+    auto refuse = [allow = allow](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allow);
       sendError(res, kMethodNotAllowed, "method_not_allowed",
                 req.method + " is not allowed here; use " + allow);
     };
+    // With a content reader httplib does not read the body first; it is never read, so a
+    // request that declared one gets its connection closed instead of read to the end.
+    httplib::Server::HandlerWithContentReader refuseUnread =
+        [refuse](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+          if (declaresBody(req)) {
+            res.set_header("Connection", "close");
+          }
+          refuse(req, res);
+        };
     if (post) {
-      server.Get(pattern, notAllowed);
+      server.Get(pattern, refuse);
     } else {
-      server.Post(pattern, notAllowed);
+      server.Post(pattern, refuseUnread);
     }
-    server.Put(pattern, notAllowed);
-    server.Patch(pattern, notAllowed);
-    server.Delete(pattern, notAllowed);
+    server.Put(pattern, refuseUnread);
+    server.Patch(pattern, refuseUnread);
+    server.Delete(pattern, refuseUnread);
     server.Options(pattern, [allow = allow](const httplib::Request& req, httplib::Response& res) {
       res.status = kNoContent;
       res.set_header("Allow", allow);
@@ -252,6 +271,12 @@ void ApiServer::readAndPublish(const httplib::Request& req, httplib::Response& r
                                const httplib::ContentReader& reader, bool batch) {
   // Read by hand: httplib's own limit covers Content-Length bodies but not chunked ones.
   std::string body;
+  if (!declaresBody(req)) {
+    // No Content-Length and not chunked is an empty body (RFC 9112); httplib would otherwise
+    // wait for the peer to close.
+    handlePublish(req, res, body, batch);
+    return;
+  }
   bool tooLarge = false;
   bool read = reader([&](const char* data, std::size_t length) {
     if (body.size() + length > config_.maxBodyBytes) {
