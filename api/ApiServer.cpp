@@ -142,6 +142,19 @@ bool ApiServer::isAuthorizedPublisher(const httplib::Request& req) const {
   return bearerMatchesKey(req.get_header_value("Authorization"), apiKeys_);
 }
 
+bool ApiServer::rejectedPublisher(const httplib::Request& req, httplib::Response& res) const {
+  if (isAuthorizedPublisher(req)) {
+    return false;
+  }
+  if (config_.apiKeys.empty() && config_.apiKeyFile.empty()) {
+    sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may use this");
+  } else {
+    res.set_header("WWW-Authenticate", "Bearer");
+    sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
+  }
+  return true;
+}
+
 void ApiServer::applyCors(const httplib::Request& req, httplib::Response& res) const {
   auto origin = req.get_header_value("Origin");
   if (origin.empty() || std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), origin) ==
@@ -301,13 +314,7 @@ void ApiServer::readAndPublish(const httplib::Request& req, httplib::Response& r
 
 void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& res, const std::string& body,
                               bool batch) {
-  if (!isAuthorizedPublisher(req)) {
-    if (apiKeys_.empty() && config_.apiKeyFile.empty()) {
-      sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may publish");
-    } else {
-      res.set_header("WWW-Authenticate", "Bearer");
-      sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
-    }
+  if (rejectedPublisher(req, res)) {
     return;
   }
   if (!isJsonContentType(req.get_header_value("Content-Type"))) {
@@ -340,14 +347,7 @@ void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& re
 }
 
 void ApiServer::handleHistory(const httplib::Request& req, httplib::Response& res) {
-  if (!isAuthorizedPublisher(req)) {
-    if (apiKeys_.empty() && config_.apiKeyFile.empty()) {
-      sendError(res, kForbidden, "forbidden",
-                "no API key is configured: only loopback clients may read history");
-    } else {
-      res.set_header("WWW-Authenticate", "Bearer");
-      sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
-    }
+  if (rejectedPublisher(req, res)) {
     return;
   }
   HistoryQuery query =

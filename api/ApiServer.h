@@ -59,6 +59,8 @@ class ApiServer {
   void handleReady(httplib::Response& res);
   // May this client publish or read history? (a later issue extends the key checks here)
   bool isAuthorizedPublisher(const httplib::Request& req) const;
+  // Answers 403/401 and returns true when the client may not publish or read history.
+  bool rejectedPublisher(const httplib::Request& req, httplib::Response& res) const;
   void applyCors(const httplib::Request& req, httplib::Response& res) const;
 
   const Config& config_;
