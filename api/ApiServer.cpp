@@ -11,6 +11,7 @@
 #include "api/ErrorBody.h"
 #include "api/HistoryRequest.h"
 #include "api/HttpRules.h"
+#include "gateway/core/ListenAddress.h"
 #include "api/Idempotency.h"
 #include "api/PublishRequest.h"
 
@@ -369,7 +370,7 @@ void ApiServer::handleReady(httplib::Response& res) {
 }
 
 void ApiServer::start() {
-  auto address = parseListenAddress(config_.apiListen);
+  auto address = ListenAddress::parse(config_.apiListen);
   if (!address) {
     throw std::runtime_error("api listener: bad address '" + config_.apiListen + "' (expected host:port)");
   }

@@ -1,4 +1,4 @@
-// ErrorBody: the one JSON error body every api (and stream) error answer carries.
+// ApiError: an api answer that is not a success, carried as a value.
 //
 // The contract fixes it as `{"error":{"code":"…","message":"…"}}` with a code
 // from a closed list; making it in one place keeps every answer identical, and
@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/core/ErrorBody.h"
+
 namespace herald {
 
-// `{"error":{"code":"<code>","message":"<message>"}}`, JSON-escaped.
-std::string makeErrorBody(std::string_view code, std::string_view message);
 
 // An answer that is not a success: the HTTP status, the contract's error code and a human message.
 struct ApiError {
@@ -19,7 +19,7 @@ struct ApiError {
   std::string code;
   std::string message;
 
-  std::string body() const { return makeErrorBody(code, message); }
+  std::string body() const { return errorBody(code, message); }
 };
 
 }  // namespace herald

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace herald {
 
 namespace {
 
-constexpr int kMaxPort = 65535;
 constexpr std::string_view kBlanks = " \t\r";
 
 std::string_view trim(std::string_view text) {
@@ -65,25 +63,6 @@ bool isLoopbackAddress(std::string_view address) {
     address.remove_prefix(kMappedPrefix.size());
   }
   return address == "::1" || address.rfind("127.", 0) == 0;
-}
-
-std::optional<ListenAddress> parseListenAddress(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return std::nullopt;
-  }
-  std::string_view host = text.substr(0, colon);
-  std::string_view portText = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  int port = -1;
-  auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-  if (host.empty() || portText.empty() || ec != std::errc{} || end != portText.data() + portText.size() ||
-      port < 0 || port > kMaxPort) {
-    return std::nullopt;
-  }
-  return ListenAddress{std::string(host), port};
 }
 
 bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys) {

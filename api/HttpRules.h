@@ -19,14 +19,6 @@ bool isJsonContentType(std::string_view contentType);
 // 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address, as a peer's textual address.
 bool isLoopbackAddress(std::string_view address);
 
-struct ListenAddress {
-  std::string host;  // without IPv6 brackets
-  int port = 0;
-};
-
-// `0.0.0.0:8081`, `[::1]:0`, `localhost:8081`; nullopt when malformed.
-std::optional<ListenAddress> parseListenAddress(std::string_view text);
-
 // True when `authorization` is `Bearer <key>` for one of `keys` (compared in constant time).
 bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys);
 

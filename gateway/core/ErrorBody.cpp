@@ -6,7 +6,8 @@ namespace herald {
 
 std::string errorBody(std::string_view code, std::string_view message) {
   nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
-  return body.dump();
+  // `replace` keeps a message that quotes bad client bytes valid JSON instead of throwing.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 const char* reasonPhrase(int status) {
