@@ -6,7 +6,9 @@
 // listener. It needs no other process, which makes it the default for one node
 // and the broker of most tests. Everything is lost when the process ends: a
 // new process is a new history generation, so resume ids from before are
-// reported as `lost`. The Idempotency-Key window is node-local.
+// reported as `lost`. The Idempotency-Key window is node-local. The listener is
+// called with the channel's lock held (that is what keeps delivery in id order),
+// so it must not call back into the broker.
 #pragma once
 
 #include <atomic>

@@ -367,6 +367,12 @@ void killMidStream(bool appendOnly) {
   StartedBroker publisher(config);
   StartedBroker node(config);
   ASSERT_TRUE(subscribeAndWait(node.broker, "c", 2));
+  // "quiet" has history from before its subscriber joined live, and gets nothing
+  // until after the outage: its backfill must not replay that older history.
+  for (int i = 0; i < 3; ++i) {
+    publishOne(publisher.broker, "quiet");
+  }
+  ASSERT_TRUE(subscribeAndWait(node.broker, "quiet", 1));
 
   std::vector<NotificationId> published;
   for (int i = 0; i < 5; ++i) {
@@ -389,21 +395,34 @@ void killMidStream(bool appendOnly) {
   for (int i = 5; i < 10; ++i) {
     published.push_back(publishOne(publisher.broker, "c", std::to_string(i)));
   }
-  ASSERT_TRUE(node.listener.waitForCount(10));
+  auto quietId = publishOne(publisher.broker, "quiet");
+  ASSERT_TRUE(node.listener.waitForCount(11));
   std::this_thread::sleep_for(kQuietPeriod);
   auto received = node.listener.notifications();
-  EXPECT_EQ(idsOf(received), published);
-  for (auto mask : node.listener.masks()) {
-    EXPECT_EQ(mask, ShardMask{1} << 2);
+  auto masks = node.listener.masks();
+  ASSERT_EQ(received.size(), 11u);
+  std::vector<NotificationId> receivedOnC;
+  for (std::size_t i = 0; i < received.size(); ++i) {
+    if (received[i]->channel == "c") {
+      receivedOnC.push_back(received[i]->id);
+      EXPECT_EQ(masks[i], ShardMask{1} << 2);
+    } else {
+      EXPECT_EQ(received[i]->id, quietId);
+      EXPECT_EQ(masks[i], ShardMask{1} << 1);
+    }
   }
+  EXPECT_EQ(receivedOnC, published);
+
   auto resets = node.listener.resets();
   if (appendOnly) {
     EXPECT_TRUE(resets.empty());
   } else {
-    // The history before the outage is gone: the subscribers are told, once.
-    ASSERT_EQ(resets.size(), 1u);
-    EXPECT_EQ(resets[0].first, "c");
-    EXPECT_EQ(resets[0].second, ResetReason::lost);
+    // The history before the outage is gone: each channel's subscribers are told, once.
+    ASSERT_EQ(resets.size(), 2u);
+    for (const auto& [channel, reason] : resets) {
+      EXPECT_EQ(reason, ResetReason::lost) << channel;
+    }
+    EXPECT_NE(resets[0].first, resets[1].first);
   }
 }
 

@@ -1,0 +1,255 @@
+// The per-channel half of RedisSubscriber: reference counts, SUBSCRIBE
+// bookkeeping, backfill and delivery. Everything here runs on the subscriber
+// thread (see RedisSubscriber.h); RedisSubscriber.cpp holds the connection loop.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "gateway/broker/RedisSubscriber.h"
+#include "gateway/broker/ResumeProof.h"
+
+namespace herald {
+
+void RedisSubscriber::addShard(ChannelSubscription& subscription, unsigned shard) {
+  if (subscription.shardCounts[shard]++ == 0) {
+    subscription.mask |= ShardMask{1} << shard;
+  }
+  ++subscription.total;
+}
+
+void RedisSubscriber::removeShard(ChannelSubscription& subscription, unsigned shard) {
+  if (subscription.shardCounts[shard] == 0) {
+    return;
+  }
+  if (--subscription.shardCounts[shard] == 0) {
+    subscription.mask &= ~(ShardMask{1} << shard);
+  }
+  --subscription.total;
+}
+
+void RedisSubscriber::failPending(ChannelSubscription& subscription) {
+  // A failed subscribe holds no reference: the caller will not unsubscribe it.
+  auto pending = std::exchange(subscription.pending, {});
+  for (auto& request : pending) {
+    removeShard(subscription, request.shard);
+  }
+  for (auto& request : pending) {
+    if (request.done) {
+      request.done(false);
+    }
+  }
+}
+
+void RedisSubscriber::handleRequests() {
+  std::vector<std::string> needBaseline;
+  for (auto& request : takeRequests()) {
+    if (request.subscribe) {
+      auto& subscription = channels_[request.channel];
+      addShard(subscription, request.shard);
+      if (subscription.confirmed) {
+        if (request.done) {
+          request.done(true);
+        }
+        continue;
+      }
+      subscription.pending.push_back({request.shard, std::move(request.done)});
+      if (!subscription.subscribed && !subscription.baselinePending) {
+        subscription.baselinePending = true;
+        needBaseline.push_back(request.channel);
+      }
+      continue;
+    }
+    auto found = channels_.find(request.channel);
+    if (found == channels_.end()) {
+      continue;
+    }
+    auto& subscription = found->second;
+    removeShard(subscription, request.shard);
+    if (subscription.total > 0) {
+      continue;
+    }
+    if (subscription.subscribed) {
+      sendCommand({"UNSUBSCRIBE", store_.keys().live(request.channel)});
+      subscription.subscribed = false;
+      subscription.confirmed = false;
+    }
+    if (subscription.subscribesInFlight == 0 && !subscription.baselinePending) {
+      channels_.erase(found);
+    }
+  }
+  if (needBaseline.empty()) {
+    return;
+  }
+
+  // The newest id when the first subscriber arrives: what a backfill after an
+  // outage starts from if nothing was delivered, so subscribers that joined live
+  // never get older history. Read before SUBSCRIBE, so every live message is newer.
+  std::vector<NotificationId> newest;
+  try {
+    newest = store_.newestIds(needBaseline);
+  } catch (const RedisError& error) {
+    spdlog::warn("redis subscriber cannot read the newest ids of {} channel(s): {}", needBaseline.size(),
+                 error.what());
+    for (const auto& channel : needBaseline) {
+      auto found = channels_.find(channel);
+      found->second.baselinePending = false;
+      failPending(found->second);
+      if (found->second.total == 0 && !found->second.subscribed && found->second.subscribesInFlight == 0) {
+        channels_.erase(found);
+      }
+    }
+    return;
+  }
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < needBaseline.size(); ++i) {
+    auto& subscription = channels_[needBaseline[i]];
+    subscription.baselinePending = false;
+    subscription.lastDelivered = std::max(subscription.lastDelivered, newest[i]);
+    subscription.subscribed = true;
+    ++subscription.subscribesInFlight;
+    names.push_back(store_.keys().live(needBaseline[i]));
+  }
+  std::vector<std::string_view> command{"SUBSCRIBE"};
+  command.insert(command.end(), names.begin(), names.end());
+  sendCommand(command);
+}
+
+void RedisSubscriber::handleRequestsWhileDisconnected() {
+  for (auto& request : takeRequests()) {
+    if (request.subscribe) {
+      if (request.done) {
+        request.done(false);
+      }
+      continue;
+    }
+    auto found = channels_.find(request.channel);
+    if (found == channels_.end()) {
+      continue;
+    }
+    removeShard(found->second, request.shard);
+    if (found->second.total == 0) {
+      channels_.erase(found);
+    }
+  }
+}
+
+void RedisSubscriber::handleReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) {
+    spdlog::error("redis pub/sub connection answered an error: {}", replyText(reply));
+    return;
+  }
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 3) {
+    return;
+  }
+  const std::string_view kind = replyText(*reply.element[0]);
+  const std::string_view liveChannel = replyText(*reply.element[1]);
+  if (kind == "message") {
+    onMessage(liveChannel, replyText(*reply.element[2]));
+  } else if (kind == "subscribe" && liveChannel.starts_with(store_.keys().livePrefix())) {
+    onSubscribeConfirmed(std::string(liveChannel.substr(store_.keys().livePrefix().size())));
+  }
+  // "unsubscribe" needs nothing: the channel's state went when its count reached 0.
+}
+
+void RedisSubscriber::onSubscribeConfirmed(const std::string& channel) {
+  auto found = channels_.find(channel);
+  if (found == channels_.end()) {
+    return;
+  }
+  auto& subscription = found->second;
+  if (--subscription.subscribesInFlight > 0) {
+    return;  // a later SUBSCRIBE of this channel is still on its way
+  }
+  if (!subscription.subscribed) {
+    if (subscription.total == 0 && !subscription.baselinePending) {
+      channels_.erase(found);
+    }
+    return;
+  }
+  if (subscription.needsBackfill) {
+    backfill(channel, subscription);
+  }
+  subscription.confirmed = true;
+  auto pending = std::exchange(subscription.pending, {});
+  for (auto& request : pending) {
+    if (request.done) {
+      request.done(true);
+    }
+  }
+  if (subscription.total == 0) {
+    // Everyone left while the SUBSCRIBE was on its way.
+    sendCommand({"UNSUBSCRIBE", store_.keys().live(channel)});
+    channels_.erase(found);
+  }
+}
+
+void RedisSubscriber::backfill(const std::string& channel, ChannelSubscription& subscription) {
+  // A failure here propagates as RedisError: the connection is dropped and the
+  // whole re-subscribe and backfill is retried.
+  const NotificationId from = subscription.lastDelivered;
+  ChannelRead read = store_.readAfter(channel, from);
+  const Notification* firstAfter = read.entries.empty() ? nullptr : read.entries.front().get();
+  auto reason = assessResume(from, read.meta, firstAfter, read.removal);
+  if (reason == ResetReason::invalidCursor) {
+    // Redis holds less than was delivered (its data was replaced): what the
+    // subscribers saw is gone, and newer ids may be lower than ours.
+    reason = ResetReason::lost;
+    subscription.lastDelivered = read.meta.newest;
+  }
+  if (reason) {
+    spdlog::warn("redis backfill of channel {} from {} is incomplete: {}", channel, from.str(),
+                 toString(*reason));
+    if (subscription.mask != 0) {
+      listener_->onChannelReset(subscription.mask, channel, *reason);
+    }
+  }
+  for (const auto& notification : read.entries) {
+    deliver(subscription, notification);
+  }
+  subscription.needsBackfill = false;
+}
+
+void RedisSubscriber::onMessage(std::string_view liveChannel, std::string_view payload) {
+  const std::string& prefix = store_.keys().livePrefix();
+  if (!liveChannel.starts_with(prefix)) {
+    return;
+  }
+  const std::string channel(liveChannel.substr(prefix.size()));
+  auto found = channels_.find(channel);
+  if (found == channels_.end() || !found->second.confirmed) {
+    return;  // not (or no longer) subscribed; a backfill covers what precedes confirmation
+  }
+  auto notification = parseLivePayload(channel, payload);
+  if (!notification) {
+    spdlog::error("redis pub/sub message on {} is malformed; dropped", liveChannel);
+    return;
+  }
+  deliver(found->second, notification);
+}
+
+void RedisSubscriber::deliver(ChannelSubscription& subscription, const NotificationPtr& notification) {
+  if (notification->id <= subscription.lastDelivered) {
+    return;  // already delivered (live and backfill overlap after a reconnect)
+  }
+  subscription.lastDelivered = notification->id;
+  if (subscription.mask != 0) {
+    listener_->onNotification(subscription.mask, notification);
+  }
+}
+
+void RedisSubscriber::onConnectionLost() {
+  connected_.store(false);
+  connection_.reset();
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    auto& subscription = it->second;
+    subscription.subscribed = false;
+    subscription.confirmed = false;
+    subscription.subscribesInFlight = 0;
+    subscription.baselinePending = false;
+    subscription.needsBackfill = true;
+    failPending(subscription);
+    it = subscription.total == 0 ? channels_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace herald
