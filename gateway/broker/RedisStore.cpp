@@ -1,6 +1,7 @@
 #include "gateway/broker/RedisStore.h"
 
 #include <charconv>
+#include <limits>
 
 #include <herald/LuaScripts.h>
 
@@ -36,6 +37,19 @@ NotificationId parseIdOrThrow(std::string_view text, std::string_view what) {
                      "'");
   }
   return *id;
+}
+
+// The inclusive XRANGE start of "ids after `id`"; nullopt when no id can follow
+// (Redis rejects the exclusive "(" form of the largest id).
+std::optional<std::string> startAfter(NotificationId id) {
+  constexpr auto kMaxPart = std::numeric_limits<std::uint64_t>::max();
+  if (id.seq < kMaxPart) {
+    return NotificationId{id.ms, id.seq + 1}.str();
+  }
+  if (id.ms < kMaxPart) {
+    return NotificationId{id.ms + 1, 0}.str();
+  }
+  return std::nullopt;
 }
 
 std::vector<NotificationPtr> parseEntries(const std::string& channel, const redisReply& reply) {
@@ -153,10 +167,13 @@ std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
     return {};
   }
   const std::string key = keys_.stream(channel);
-  const std::string start = after ? "(" + after->str() : "-";
+  const std::optional<std::string> start = after ? startAfter(*after) : std::string("-");
+  if (!start) {
+    return {};
+  }
   const std::string count = std::to_string(limit);
   auto reply = pool_.run([&](RedisConnection& connection) {
-    return connection.command({"XRANGE", key, start, "+", "COUNT", count});
+    return connection.command({"XRANGE", key, *start, "+", "COUNT", count});
   });
   throwIfErrorReply(*reply, "XRANGE");
   return parseEntries(channel, *reply);
@@ -165,12 +182,15 @@ std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
 ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
   const std::string streamKey = keys_.stream(channel);
   const std::string metaKey = keys_.meta(channel);
-  const std::string start = "(" + from.str();
+  // With no possible id after `from`, "+ -" is a valid, empty range.
+  const std::optional<std::string> next = startAfter(from);
+  const std::string start = next.value_or("+");
+  const std::string end = next ? "+" : "-";
   // MULTI/EXEC so the meta and the entries describe the same moment.
   auto exec = pool_.run([&](RedisConnection& connection) {
     connection.append({"MULTI"});
     connection.append({"HMGET", metaKey, "gen", "last"});
-    connection.append({"XRANGE", streamKey, start, "+"});
+    connection.append({"XRANGE", streamKey, start, end});
     connection.append({"EXEC"});
     for (int queued = 0; queued < 3; ++queued) {
       throwIfErrorReply(*connection.nextReply(), "MULTI");

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -210,6 +212,18 @@ TEST(RedisBroker, ReplayResumesExactlyAndReportsNewest) {
   auto future = replayAndWait(node.broker, "c", NotificationId{ids.back().ms + 100000, 0});
   EXPECT_EQ(future.reset, ResetReason::invalidCursor);
   EXPECT_TRUE(future.items.empty());
+
+  // The largest possible id: Redis rejects "(" of it, the broker must not.
+  constexpr auto kMaxPart = std::numeric_limits<std::uint64_t>::max();
+  auto largest = replayAndWait(node.broker, "c", NotificationId{kMaxPart, kMaxPart});
+  EXPECT_TRUE(largest.ok);
+  EXPECT_EQ(largest.reset, ResetReason::invalidCursor);
+  EXPECT_TRUE(node.broker.history("c", NotificationId{kMaxPart, kMaxPart}, 10).items.empty());
+  const NotificationId endOfMillisecond{ids[0].ms, kMaxPart};
+  std::vector<NotificationId> later;
+  std::copy_if(ids.begin(), ids.end(), std::back_inserter(later),
+               [&](const NotificationId& id) { return id > endOfMillisecond; });
+  EXPECT_EQ(idsOf(node.broker.history("c", endOfMillisecond, 10).items), later);
 
   auto freshChannel = replayAndWait(node.broker, "fresh", NotificationId{});
   EXPECT_EQ(freshChannel.reset, std::nullopt);
