@@ -145,6 +145,8 @@ void RedisSubscriber::run() {
   }
   connection_.reset();
   connected_.store(false);
+  // Subscribes that arrived during shutdown get their answer too.
+  handleRequestsWhileDisconnected();
 }
 
 void RedisSubscriber::resubscribeAll() {
