@@ -167,19 +167,22 @@ void RedisSubscriber::resubscribeAll() {
 
 void RedisSubscriber::serve() {
   Clock::time_point lastActivity = Clock::now();
-  std::optional<Clock::time_point> pingSentAt;
+  // Not std::optional: GCC 12 -O2 flags a false maybe-uninitialized on it.
+  Clock::time_point pingSentAt{};
+  bool pingPending = false;
   while (!stopping_.load()) {
     handleRequests();
     flush();
 
     const auto now = Clock::now();
-    if (pingSentAt && now - *pingSentAt > timeout_) {
+    if (pingPending && now - pingSentAt > timeout_) {
       connection_->fail("PING unanswered");
     }
-    if (!pingSentAt && now - lastActivity >= kPingInterval) {
+    if (!pingPending && now - lastActivity >= kPingInterval) {
       sendCommand({"PING"});
       flush();
       pingSentAt = now;
+      pingPending = true;
       if (!store_.pool().healthy()) {
         try {
           store_.ping();
@@ -210,10 +213,10 @@ void RedisSubscriber::serve() {
         break;
       }
       ReplyPtr reply(static_cast<redisReply*>(raw));
-      if (pingSentAt && ((reply->type == REDIS_REPLY_STATUS && replyText(*reply) == "PONG") ||
+      if (pingPending && ((reply->type == REDIS_REPLY_STATUS && replyText(*reply) == "PONG") ||
                          (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
                           replyText(*reply->element[0]) == "pong"))) {
-        pingSentAt.reset();
+        pingPending = false;
         continue;
       }
       handleReply(*reply);
