@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
-build=$root/build/release
+build=${HERALD_BUILD_DIR:-$root/build/release}
 cmake --build "$build" --target herald idle_connections >/dev/null
 port=$((30000 + RANDOM % 20000))
 api=$((port + 1))
