@@ -143,5 +143,15 @@ TEST(Relay, ChannelsPublishIsOneNotificationPerChannel) {
   EXPECT_EQ(json::parse(events[1].data)["channel"], "m2");
 }
 
+TEST(Relay, IdleStreamGetsHeartbeatComments) {
+  HeraldProcess herald({"--heartbeat", "200ms", "--retry", "1500ms"});
+  SseClient client(herald.streamPort(), "/v1/events?channel=quiet");
+  ASSERT_EQ(client.readHead(), 200);
+  std::string start = "retry: 1500\n: herald stream\n\nid: 0-0\n\n";
+  std::string withBeats = start + ": heartbeat\n: heartbeat\n";
+  ASSERT_TRUE(client.readBody(withBeats.size(), 5s)) << client.body();
+  EXPECT_EQ(client.body().substr(0, withBeats.size()), withBeats);
+}
+
 }  // namespace
 }  // namespace herald::test
