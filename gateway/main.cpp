@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "gateway/broker/MemoryBroker.h"
 #include "gateway/broker/RedisBroker.h"
 #include "gateway/config/Config.h"
+#include "gateway/hub/LoadMonitor.h"
 #include "gateway/hub/ShardSet.h"
 #include "gateway/hub/SubscriptionHub.h"
 #include "gateway/stream/StreamListener.h"
@@ -27,12 +29,15 @@ std::unique_ptr<herald::Broker> makeBroker(const herald::Config& config) {
 void configureLogging(const herald::Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.logLevel));
   if (config.logFormat == "json") {
-    spdlog::set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%v"})");
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%v"})");
   } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   }
 }
+
+// How long after --drain-time the process waits for the last streams to close.
+constexpr auto kDrainGrace = std::chrono::seconds(2);
+constexpr auto kDrainPoll = std::chrono::milliseconds(50);
 
 // Blocks the signals we wait for in every thread (the mask is inherited), so
 // sigwait in main() is the one place that sees them.
@@ -59,20 +64,23 @@ int main(int argc, char** argv) {
 
   try {
     auto broker = makeBroker(config);
-    herald::ShardSet shards(config.threads, config.heartbeat);
+    herald::ShardSet shards(config.threads, config.heartbeat, config.maxConnections);
+    herald::LoadMonitor loadMonitor(shards, shards.admission(), config.shedLag, config.shedRss);
     herald::SubscriptionHub hub(shards);
     broker->start(hub);
     herald::StreamListener stream(config, shards, *broker);
     stream.start();
     shards.start();
+    loadMonitor.start();
     herald::ApiServer api(config, *broker);
     api.start();
 
-    spdlog::info("herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
-                 "threads, history {} per channel for {} ms, max buffer {} bytes, heartbeat {} ms",
-                 HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(),
-                 broker->describe(), shards.size(), config.historySize, config.historyTtl.count(),
-                 config.maxBuffer, config.heartbeat.count());
+    spdlog::info(
+        "herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
+        "threads, history {} per channel for {} ms, max buffer {} bytes, heartbeat {} ms",
+        HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(), broker->describe(),
+        shards.size(), config.historySize, config.historyTtl.count(), config.maxBuffer,
+        config.heartbeat.count());
     if (config.jwtSecret.empty() && config.jwtPublicKey.empty()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }
@@ -82,8 +90,25 @@ int main(int argc, char** argv) {
 
     int received = 0;
     sigwait(&signals, &received);
-    spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+    // Drain: not ready at once (the load balancer stops sending new clients), no new
+    // connections, open streams ended with retry: spread over --drain-time, then exit.
+    // A second signal exits at once.
+    spdlog::info("received {}: draining {} streams over {} ms (signal again to exit at once)",
+                 received == SIGTERM ? "SIGTERM" : "SIGINT", shards.admission().openStreams(),
+                 config.drainTime.count());
+    api.setDraining(true);
     stream.stopAccepting();
+    shards.beginDrain(config.drainTime);
+    auto deadline = std::chrono::steady_clock::now() + config.drainTime + kDrainGrace;
+    timespec poll{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kDrainPoll).count()};
+    while (shards.admission().openStreams() > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+        spdlog::warn("second signal: exiting without waiting for {} streams",
+                     shards.admission().openStreams());
+        std::_Exit(EXIT_SUCCESS);
+      }
+    }
+    spdlog::info("drained; {} streams left, exiting", shards.admission().openStreams());
     api.stop();
     shards.stop();
     broker->stop();

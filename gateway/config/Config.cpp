@@ -101,14 +101,14 @@ milliseconds durationSetting(const std::string& setting, const std::string& text
   return value;
 }
 
-std::size_t sizeSetting(const std::string& setting, const std::string& text) {
+std::size_t sizeSetting(const std::string& setting, const std::string& text, bool allowZero = false) {
   std::size_t value;
   try {
     value = parseSize(text);
   } catch (const ConfigError& e) {
     throw ConfigError(setting + ": " + e.what());
   }
-  if (value == 0) {
+  if (!allowZero && value == 0) {
     throw ConfigError(setting + ": must be at least 1 byte, got " + inQuotes(text));
   }
   return value;
@@ -140,7 +140,8 @@ struct RawSettings {
   std::string streamListen, apiListen, broker, redisPrefix;
   std::size_t historySize = 0;
   std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, drainTime, idempotencyTtl,
-      publishTimeout, maxBody;
+      publishTimeout, maxBody, shedLag, shedRss;
+  std::size_t maxConnections = 0;
   int threads = 0;
   std::vector<std::string> apiKeys, corsOrigins;
   std::string apiKeyFile, jwtSecret, jwtPublicKey, logLevel, logFormat;
@@ -198,6 +199,9 @@ Config convert(const RawSettings& raw) {
   config.drainTime = durationSetting("--drain-time", raw.drainTime, true);
   config.maxBuffer = sizeSetting("--max-buffer", raw.maxBuffer);
   config.maxBodyBytes = sizeSetting("--max-body", raw.maxBody);
+  config.maxConnections = raw.maxConnections;
+  config.shedLag = durationSetting("--shed-lag", raw.shedLag, true);
+  config.shedRss = sizeSetting("--shed-rss", raw.shedRss, true);
 
   if (raw.threads < 0 || raw.threads > static_cast<int>(kMaxShards)) {
     throw ConfigError("--threads: expected 0 (one per core) to " + std::to_string(kMaxShards) + ", got " +
@@ -291,6 +295,9 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .idempotencyTtl = millisText(defaults.idempotencyTtl),
       .publishTimeout = millisText(defaults.publishTimeout),
       .maxBody = std::to_string(defaults.maxBodyBytes),
+      .shedLag = millisText(defaults.shedLag),
+      .shedRss = std::to_string(defaults.shedRss),
+      .maxConnections = defaults.maxConnections,
       .threads = static_cast<int>(defaults.threads),
       .apiKeys = {},
       .corsOrigins = {},
@@ -330,6 +337,12 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
          "Time to read a request's headers and body (seconds or ms/s/m/h)", duration);
   scalar("--drain-time", raw.drainTime, "HERALD_DRAIN_TIME",
          "Time over which streams are ended on SIGTERM (seconds or ms/s/m/h)", duration);
+  scalar("--max-connections", raw.maxConnections, "HERALD_MAX_CONNECTIONS",
+         "Open streams per node; over it new ones are shed (retry: + close); 0 = no limit", "COUNT");
+  scalar("--shed-lag", raw.shedLag, "HERALD_SHED_LAG",
+         "Shed new streams while a stream thread lags this much (CPU pressure); 0 = off", duration);
+  scalar("--shed-rss", raw.shedRss, "HERALD_SHED_RSS",
+         "Shed new streams while resident memory is above this (bytes, KiB, MiB); 0 = off", size);
   scalar("--idempotency-ttl", raw.idempotencyTtl, "HERALD_IDEMPOTENCY_TTL",
          "How long an Idempotency-Key is remembered (seconds or ms/s/m/h)", duration);
   scalar("--publish-timeout", raw.publishTimeout, "HERALD_PUBLISH_TIMEOUT",

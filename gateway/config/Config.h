@@ -38,6 +38,11 @@ struct Config {
   milliseconds requestTimeout{10000};
   milliseconds drainTime{10000};
 
+  // Load shedding: over these, new streams get `retry:` and a close (0 = off)
+  std::size_t maxConnections = 0;  // open streams per node
+  milliseconds shedLag{1000};      // a stream thread's event loop running this late
+  std::size_t shedRss = 0;         // resident memory of the process, bytes
+
   // Api
   std::size_t maxBodyBytes = 65536;
 

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "gateway/hub/Admission.h"
 #include "gateway/hub/Subscriber.h"
 
 namespace herald {
@@ -28,6 +29,8 @@ struct ShardStats {
   std::atomic<std::uint64_t> eventsDelivered{0};
   std::atomic<std::uint64_t> eventsReplayed{0};
   std::atomic<std::uint64_t> slowClientsDropped{0};
+  std::atomic<std::uint64_t> streamsShed{0};     // refused with retry: (capacity, overload)
+  std::atomic<std::uint64_t> streamsDrained{0};  // ended with retry: for shutdown
 
   static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -36,11 +39,13 @@ struct ShardStats {
 
 class ShardHub {
  public:
-  ShardHub(unsigned index, boost::asio::io_context& io, std::chrono::milliseconds heartbeat);
+  ShardHub(unsigned index, boost::asio::io_context& io, std::chrono::milliseconds heartbeat,
+           Admission& admission);
 
   unsigned index() const { return index_; }
   boost::asio::io_context& io() { return io_; }
   ShardStats& stats() { return stats_; }
+  Admission& admission() { return admission_; }
 
   void addSubscriber(const std::string& channel, Subscriber* subscriber);
   void removeSubscriber(const std::string& channel, Subscriber* subscriber);
@@ -51,17 +56,27 @@ class ShardHub {
   void deliver(const NotificationPtr& notification, const Frame& plainFrame);
   void resetChannel(const std::string& channel, ResetReason reason);
 
+  // Ends this shard's live streams in batches spread evenly until `deadline`.
+  void beginDrain(std::chrono::steady_clock::time_point deadline);
+
   void startHeartbeat();
   void stopHeartbeat() { heartbeatTimer_.cancel(); }
 
  private:
   void scheduleHeartbeat();
+  void drainTick();
 
   unsigned index_;
   boost::asio::io_context& io_;
   std::chrono::milliseconds heartbeat_;
   boost::asio::steady_timer heartbeatTimer_;
   Frame heartbeatFrame_;
+  Admission& admission_;
+  boost::asio::steady_timer drainTimer_;
+  std::chrono::steady_clock::time_point drainDeadline_;
+  std::chrono::steady_clock::time_point drainStarted_;
+  std::size_t drainInitial_ = 0;
+  std::size_t drainEnded_ = 0;
   std::unordered_map<std::string, std::vector<Subscriber*>> channels_;
   std::unordered_set<Subscriber*> streams_;
   ShardStats stats_;

@@ -1,19 +1,22 @@
 #include "gateway/hub/ShardSet.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace herald {
 
-ShardSet::ShardSet(unsigned count, std::chrono::milliseconds heartbeat) {
+ShardSet::ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections)
+    : admission_(maxConnections) {
   for (unsigned i = 0; i < count; ++i) {
     auto shard = std::make_unique<Shard>();
-    shard->hub = std::make_unique<ShardHub>(i, shard->io, heartbeat);
+    shard->hub = std::make_unique<ShardHub>(i, shard->io, heartbeat, admission_);
     shards_.push_back(std::move(shard));
   }
 }
 
-ShardSet::~ShardSet() { stop(); }
+ShardSet::~ShardSet() {
+  stop();
+}
 
 void ShardSet::start() {
   for (auto& shard : shards_) {
@@ -29,6 +32,14 @@ void ShardSet::start() {
         std::abort();
       }
     });
+  }
+}
+
+void ShardSet::beginDrain(std::chrono::milliseconds drainTime) {
+  admission_.beginDrain();
+  auto deadline = std::chrono::steady_clock::now() + drainTime;
+  for (auto& shard : shards_) {
+    boost::asio::post(shard->io, [hub = shard->hub.get(), deadline] { hub->beginDrain(deadline); });
   }
 }
 

@@ -10,14 +10,14 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/config/Config.h"
+#include "gateway/hub/Admission.h"
 #include "gateway/hub/ShardHub.h"
 
 namespace herald {
 
 class ShardSet {
  public:
-  ShardSet(unsigned count, std::chrono::milliseconds heartbeat);
+  ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections);
   ~ShardSet();
 
   void start();  // one thread per shard
@@ -26,6 +26,9 @@ class ShardSet {
   ShardHub& hub(unsigned index) { return *shards_[index]->hub; }
   // Round-robin choice for the next accepted connection.
   ShardHub& next() { return hub(nextShard_++ % size()); }
+  Admission& admission() { return admission_; }
+  // Refuses new streams and ends the open ones spread over `drainTime`.
+  void beginDrain(std::chrono::milliseconds drainTime);
 
  private:
   struct Shard {
@@ -33,6 +36,7 @@ class ShardSet {
     std::unique_ptr<ShardHub> hub;
     std::thread thread;
   };
+  Admission admission_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   unsigned nextShard_ = 0;

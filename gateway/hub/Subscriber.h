@@ -21,6 +21,9 @@ class Subscriber {
   virtual void onNotification(const NotificationPtr& notification, const Frame& plainFrame) = 0;
   virtual void onChannelReset(const std::string& channel, ResetReason reason) = 0;
   virtual void onHeartbeat(const Frame& comment) = 0;
+  // The node is draining: end the stream with a jittered `retry:` so the client
+  // reconnects elsewhere and resumes by id.
+  virtual void onDrain() = 0;
 };
 
 }  // namespace herald

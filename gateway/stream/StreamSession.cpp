@@ -1,5 +1,6 @@
 #include "gateway/stream/StreamSession.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http/read.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <spdlog/spdlog.h>
 
 #include "gateway/core/StreamCursor.h"
 #include "gateway/sse/SseEncoder.h"
@@ -36,7 +36,8 @@ constexpr double kRetryJitterFraction = 0.5;
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<long long> extra(0, static_cast<long long>(base.count() * kRetryJitterFraction));
+  std::uniform_int_distribution<long long> extra(0,
+                                                 static_cast<long long>(base.count() * kRetryJitterFraction));
   return base + std::chrono::milliseconds(extra(rng));
 }
 
@@ -50,14 +51,15 @@ std::string envelopeData(const Notification& n) {
 }
 }  // namespace
 
-StreamSession::StreamSession(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker, const Config& config)
+StreamSession::StreamSession(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker,
+                             const Config& config)
     : socket_(std::move(socket)), hub_(hub), broker_(broker), config_(config) {}
 
 StreamSession::~StreamSession() = default;
 
 void StreamSession::start() {
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->readRequest(); },
-                 asio::detached);
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->readRequest(); }, asio::detached);
 }
 
 asio::awaitable<void> StreamSession::readRequest() {
@@ -128,6 +130,13 @@ void StreamSession::respondAndClose(std::string response) {
 
 void StreamSession::join(SubscribeRequest request) {
   state_ = State::joining;
+  Admission::Verdict verdict = hub_.admission().tryAdmit();
+  if (verdict != Admission::Verdict::admit) {
+    ShardStats::bump(hub_.stats().streamsShed);
+    spdlog::debug("stream shed: {}", toString(verdict));
+    endStream(toString(verdict));
+    return;
+  }
   joined_ = true;
   envelope_ = request.envelope;
   lastSentId_ = request.resumeText;
@@ -144,10 +153,9 @@ void StreamSession::join(SubscribeRequest request) {
     hub_.addSubscriber(channels_[i].start.channel, this);
   }
   for (std::size_t i = 0; i < channels_.size(); ++i) {
-    broker_.subscribe(channels_[i].start.channel, hub_.index(),
-                      [self = shared_from_this(), i](bool ok) {
-                        asio::post(self->socket_.get_executor(), [self, i, ok] { self->onSubscribed(i, ok); });
-                      });
+    broker_.subscribe(channels_[i].start.channel, hub_.index(), [self = shared_from_this(), i](bool ok) {
+      asio::post(self->socket_.get_executor(), [self, i, ok] { self->onSubscribed(i, ok); });
+    });
   }
 }
 
@@ -172,8 +180,9 @@ void StreamSession::onSubscribed(std::size_t index, bool ok) {
   // The subscription is live: whatever the replay misses arrives through the hub.
   std::optional<NotificationId> from = channel.start.invalidCursor ? std::nullopt : channel.start.resumeFrom;
   broker_.replay(channel.start.channel, from, [self = shared_from_this(), index](ReplayResult result) {
-    asio::post(self->socket_.get_executor(),
-               [self, index, result = std::move(result)]() mutable { self->onReplayed(index, std::move(result)); });
+    asio::post(self->socket_.get_executor(), [self, index, result = std::move(result)]() mutable {
+      self->onReplayed(index, std::move(result));
+    });
   });
 }
 
@@ -190,15 +199,21 @@ void StreamSession::onReplayed(std::size_t index, ReplayResult result) {
 void StreamSession::finishJoin() {
   for (const auto& channel : channels_) {
     if (!channel.replay->ok) {
-      endWithRetry();
+      endStream("broker unavailable");
       return;
     }
+  }
+  if (hub_.admission().draining()) {
+    ShardStats::bump(hub_.stats().streamsDrained);
+    endStream("draining");
+    return;
   }
   std::string head = sseResponseHead();
   head += sse::encodeRetry(config_.retry);
   head += sse::encodeComment(kPreambleComment);
   head += '\n';
   state_ = State::live;
+  headQueued_ = true;
   enqueue(std::make_shared<const std::string>(std::move(head)));
 
   finishingJoin_ = true;
@@ -248,16 +263,26 @@ void StreamSession::finishJoin() {
   watchForClose();
 }
 
-void StreamSession::endWithRetry() {
-  std::string out = sseResponseHead();
+void StreamSession::endStream(std::string_view why) {
+  if (state_ == State::ending || state_ == State::closed) {
+    return;
+  }
+  std::string out = headQueued_ ? std::string() : sseResponseHead();
+  headQueued_ = true;
   out += sse::encodeRetry(jittered(config_.retry));
-  out += sse::encodeComment("broker unavailable, come back later");
+  out += sse::encodeComment(why);
+  out += '\n';
+  // `ending` keeps writing what is queued (this last frame included), then closes.
   state_ = State::ending;
-  auto frame = std::make_shared<const std::string>(std::move(out));
-  asio::async_write(socket_, asio::buffer(*frame),
-                    [self = shared_from_this(), frame](const boost::system::error_code&, std::size_t) {
-                      self->close();
-                    });
+  queue_.push_back(std::make_shared<const std::string>(std::move(out)));
+  queuedBytes_ += queue_.back()->size();
+  flush();
+}
+
+void StreamSession::onDrain() {
+  if (state_ == State::live) {
+    endStream("draining");
+  }
 }
 
 StreamSession::ChannelState* StreamSession::channelState(const std::string& channel) {
@@ -343,7 +368,13 @@ void StreamSession::enqueue(Frame frame) {
 }
 
 void StreamSession::flush() {
-  if (writing_ || queue_.empty() || state_ != State::live) {
+  if (writing_ || (state_ != State::live && state_ != State::ending)) {
+    return;
+  }
+  if (queue_.empty()) {
+    if (state_ == State::ending) {
+      close();
+    }
     return;
   }
   inflight_.swap(queue_);
@@ -388,6 +419,7 @@ void StreamSession::close() {
     return;
   }
   hub_.stats().connections.fetch_sub(1, std::memory_order_relaxed);
+  hub_.admission().release();
   // Leave the hub later: close() may run inside the hub's own delivery loop.
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->detach(); });
 }

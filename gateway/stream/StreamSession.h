@@ -37,6 +37,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   void onNotification(const NotificationPtr& notification, const Frame& plainFrame) override;
   void onChannelReset(const std::string& channel, ResetReason reason) override;
   void onHeartbeat(const Frame& comment) override;
+  void onDrain() override;
 
  private:
   enum class State { reading, joining, live, ending, closed };
@@ -54,7 +55,9 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   void onSubscribed(std::size_t index, bool ok);
   void onReplayed(std::size_t index, ReplayResult result);
   void finishJoin();
-  void endWithRetry();
+  // Ends the stream with a jittered `retry:` (writing the response head first if
+  // it was not yet), so the client reconnects and resumes: shedding, drain, broker down.
+  void endStream(std::string_view why);
 
   ChannelState* channelState(const std::string& channel);
   void sendNotification(ChannelState& channel, const Notification& notification, const Frame* plainFrame);
@@ -74,7 +77,8 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   State state_ = State::reading;
   bool envelope_ = false;
   bool writing_ = false;
-  bool joined_ = false;    // counted as a connection and registered in the hub
+  bool joined_ = false;  // admitted, counted as a connection and registered in the hub
+  bool headQueued_ = false;
   bool detached_ = false;  // left the hub and the broker
   bool finishingJoin_ = false;
   std::vector<ChannelState> channels_;

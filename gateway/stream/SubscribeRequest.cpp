@@ -92,7 +92,8 @@ std::optional<std::vector<QueryParam>> parseQuery(std::string_view query) {
 std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
     std::string_view target, std::optional<std::string_view> lastEventIdHeader) {
   auto question = target.find('?');
-  std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   auto params = parseQuery(query);
   if (!params) {
     return badRequest("invalid_request", "malformed query string");
@@ -102,16 +103,14 @@ std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
   for (auto& [name, value] : *params) {
     if (name == "channel") {
       if (!isValidChannelName(value)) {
-        return badRequest("invalid_channel",
-                          "channel names are 1-200 bytes of A-Z a-z 0-9 _ - . : @ =");
+        return badRequest("invalid_channel", "channel names are 1-200 bytes of A-Z a-z 0-9 _ - . : @ =");
       }
       bool seen = std::any_of(request.channels.begin(), request.channels.end(),
                               [&](const ChannelStart& c) { return c.channel == value; });
       if (!seen) {
         if (request.channels.size() == kMaxChannelsPerStream) {
-          return badRequest("too_many_channels",
-                            "a stream subscribes to at most " + std::to_string(kMaxChannelsPerStream) +
-                                " channels");
+          return badRequest("too_many_channels", "a stream subscribes to at most " +
+                                                     std::to_string(kMaxChannelsPerStream) + " channels");
         }
         request.channels.push_back({value, std::nullopt, false});
       }
