@@ -81,15 +81,16 @@ TEST(StreamBadInput, GarbageAndHalfRequestsDoNotHurt) {
 }
 
 TEST(StreamSlowReader, IsDroppedWhileFastReaderKeepsReceiving) {
-  HeraldProcess herald({"--max-buffer", "64KiB"});
+  HeraldProcess herald({"--max-buffer", "256KiB"});
   SseClient slow(herald.streamPort(), "/v1/events?channel=big");
   SseClient fast(herald.streamPort(), "/v1/events?channel=big");
   ASSERT_EQ(slow.readHead(), 200);
   ASSERT_EQ(fast.readHead(), 200);
-  // Enough data to fill the kernel's socket buffers of the slow reader and then
-  // its 64 KiB queue; the fast reader drains as we go.
-  const int kCount = 400;
-  std::string payload(60000, 'x');
+  // Enough data (16 MB) to fill the kernel's socket buffers of the slow reader
+  // (a few MB on loopback) and then its 256 KiB queue; the fast reader drains as
+  // we go, so its queue never holds more than one 16 KB event.
+  const int kCount = 1000;
+  std::string payload(16000, 'x');
   std::vector<std::string> ids;
   std::size_t fastSeen = 0;
   for (int i = 0; i < kCount; ++i) {
