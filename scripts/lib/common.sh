@@ -9,7 +9,7 @@ HERALD_BUILD_PACKAGES=(
   libboost1.81-dev libcpp-httplib-dev libhiredis-dev nlohmann-json3-dev
   prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev
 )
-HERALD_TEST_PACKAGES=(redis-server procps)
+HERALD_TEST_PACKAGES=(redis-server procps haproxy)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -25,8 +25,10 @@ install_packages() {
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for another apt (e.g. a parallel install) instead of failing on its lock.
+  local lock=(-o DPkg::Lock::Timeout=600)
+  $sudo apt-get "${lock[@]}" update -qq >/dev/null
+  $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # build PRESET [TARGET...]: configures (once) and builds with CMake presets.
