@@ -41,7 +41,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
   }
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+}
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(other.pid_), status_(other.status_), logPath_(std::move(other.logPath_)) {

@@ -17,15 +17,17 @@ RedisProcess::~RedisProcess() {
 }
 
 void RedisProcess::start() {
-  process_ = ChildProcess({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
-                           "", "--appendonly", appendOnly_ ? "yes" : "no", "--appendfsync", "always",
-                           "--dir", dir_},
-                          {}, dir_ + "/redis.log");
+  process_ =
+      ChildProcess({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", appendOnly_ ? "yes" : "no", "--appendfsync", "always", "--dir", dir_},
+                   {}, dir_ + "/redis.log");
   if (!waitForPort(port_, std::chrono::seconds(10))) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
   }
 }
 
-void RedisProcess::stop() { process_.kill(); }
+void RedisProcess::stop() {
+  process_.kill();
+}
 
 }  // namespace herald::test

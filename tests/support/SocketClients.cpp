@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <stdexcept>
 
 namespace herald::test {
@@ -78,7 +78,8 @@ std::string buildRequest(const std::string& method, const std::string& target, c
 }
 }  // namespace
 
-HttpResponse httpRequest(int port, const std::string& method, const std::string& target, const std::string& body,
+HttpResponse httpRequest(int port, const std::string& method, const std::string& target,
+                         const std::string& body,
                          const std::vector<std::pair<std::string, std::string>>& headers,
                          std::chrono::milliseconds timeout) {
   int fd = connectLoopback(port);
@@ -88,7 +89,8 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
   char buf[16384];
   HttpResponse response;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       ::close(fd);
@@ -137,7 +139,8 @@ RawExchange rawExchange(int port, const std::string& bytes, std::chrono::millise
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[16384];
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       break;
@@ -164,7 +167,9 @@ SseClient::SseClient(int port, const std::string& target,
   sendAll(fd_, request);
 }
 
-SseClient::~SseClient() { close(); }
+SseClient::~SseClient() {
+  close();
+}
 
 void SseClient::close() {
   if (fd_ >= 0) {
@@ -177,7 +182,8 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
   if (closed_ || fd_ < 0) {
     return false;
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) {
     return false;
   }
@@ -272,7 +278,8 @@ std::vector<SseEvent> SseClient::take(std::size_t count, std::chrono::millisecon
   std::vector<SseEvent> events;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (events.size() < count) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto event = next(std::max(left, std::chrono::milliseconds(1)));
     if (!event) {
       ADD_FAILURE() << "got " << events.size() << " of " << count << " events; body so far:\n" << body_;

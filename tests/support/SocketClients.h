@@ -39,7 +39,7 @@ RawExchange rawExchange(int port, const std::string& bytes,
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 struct SseEvent {
-  std::string id;     // the `id:` of the event ("" when none)
+  std::string id;  // the `id:` of the event ("" when none)
   bool hasId = false;
   std::string event;  // "" when none
   std::string data;   // data lines joined by '\n'
