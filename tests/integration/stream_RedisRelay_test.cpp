@@ -17,16 +17,10 @@ using json = nlohmann::json;
 
 std::vector<std::string> nodeArgs(const RedisProcess& redis, const std::string& prefix,
                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--broker", redis.url() + "/0", "--redis-prefix", prefix,
-                                   "--publish-timeout", "1s"};
+  std::vector<std::string> args = {"--broker", redis.url() + "/0",  "--redis-prefix",
+                                   prefix,     "--publish-timeout", "1s"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
-}
-
-std::string publishData(int apiPort, const std::string& channel, int value) {
-  auto response = publish(apiPort, json({{"channel", channel}, {"data", value}}).dump());
-  EXPECT_EQ(response.status, 200) << response.body;
-  return response.status == 200 ? json::parse(response.body).value("id", "") : "";
 }
 
 // Publishes, retrying while the broker is unavailable (503), for at most `budget`.
@@ -62,13 +56,13 @@ TEST(RedisRelay, PublishOnOneNodeReachesSubscribersOfAnother) {
   HeraldProcess b(nodeArgs(redis, prefix));
   SseClient client(b.streamPort(), "/v1/events?channel=user:9");
   ASSERT_EQ(client.readHead(), 200);
-  std::string id = publishData(a.apiPort(), "user:9", 1);
+  std::string id = publishId(a.apiPort(), "user:9", "1");
   auto event = client.next();
   ASSERT_TRUE(event) << b.log();
   EXPECT_EQ(event->id, id);
   EXPECT_EQ(event->data, "1");
   // History is shared too: a resume on B from before replays what A stored.
-  std::string second = publishData(a.apiPort(), "user:9", 2);
+  std::string second = publishId(a.apiPort(), "user:9", "2");
   SseClient resumed(b.streamPort(), "/v1/events?channel=user:9", {{"Last-Event-ID", id}});
   auto replayed = resumed.next();
   ASSERT_TRUE(replayed);
@@ -82,7 +76,7 @@ TEST(RedisRelay, OtherDatabaseOrPrefixIsAnotherCluster) {
   HeraldProcess otherDb({"--broker", redis.url() + "/1", "--redis-prefix", prefix});
   SseClient client(otherDb.streamPort(), "/v1/events?channel=iso");
   ASSERT_EQ(client.readHead(), 200);
-  publishData(a.apiPort(), "iso", 1);
+  publishId(a.apiPort(), "iso", "1");
   EXPECT_FALSE(client.next(700ms));
 }
 
@@ -94,7 +88,7 @@ TEST(RedisRelay, RedisRestartedMidStreamLosesNothing) {
   SseClient client(subscriberNode.streamPort(), "/v1/events?channel=outage");
   ASSERT_EQ(client.readHead(), 200);
   std::vector<std::string> ids;
-  ids.push_back(publishData(publisherNode.apiPort(), "outage", 0));
+  ids.push_back(publishId(publisherNode.apiPort(), "outage", "0"));
   ASSERT_TRUE(client.next());
 
   redis.stop();
@@ -124,7 +118,7 @@ TEST(RedisRelay, RedisRestartedEmptyIsLost) {
   RedisProcess redis(/*appendOnly=*/false);
   std::string prefix = uniquePrefix();
   HeraldProcess node(nodeArgs(redis, prefix));
-  std::string old = publishData(node.apiPort(), "gone", 0);
+  std::string old = publishId(node.apiPort(), "gone", "0");
   redis.restart();
   ASSERT_TRUE(waitReady(node.apiPort(), true, 20s));
   publishWhenBack(node.apiPort(), "gone", 1, 20s);
@@ -143,9 +137,9 @@ TEST(RedisRelay, TrimmedAndExpiredHistoryAreSignalled) {
   std::string prefix = uniquePrefix();
   HeraldProcess node(nodeArgs(redis, prefix, {"--history-size", "2", "--history-ttl", "1s"}));
   // MAXLEN ~ trims whole nodes only: publish enough that the first entries go.
-  std::string first = publishData(node.apiPort(), "trim", 0);
+  std::string first = publishId(node.apiPort(), "trim", "0");
   for (int i = 1; i < 300; ++i) {
-    publishData(node.apiPort(), "trim", i);
+    publishId(node.apiPort(), "trim", std::to_string(i));
   }
   {
     SseClient client(node.streamPort(), "/v1/events?channel=trim", {{"Last-Event-ID", first}});
@@ -154,8 +148,8 @@ TEST(RedisRelay, TrimmedAndExpiredHistoryAreSignalled) {
     EXPECT_EQ(reset->event, "herald.reset");
     EXPECT_EQ(json::parse(reset->data)["reason"], "truncated");
   }
-  std::string last = publishData(node.apiPort(), "exp", 0);
-  std::string before = publishData(node.apiPort(), "exp", 1);
+  std::string last = publishId(node.apiPort(), "exp", "0");
+  std::string before = publishId(node.apiPort(), "exp", "1");
   (void)before;
   std::this_thread::sleep_for(1500ms);
   SseClient client(node.streamPort(), "/v1/events?channel=exp", {{"Last-Event-ID", last}});

@@ -16,17 +16,6 @@ using json = nlohmann::json;
 
 constexpr std::string_view kPreamble = "retry: 3000\n: herald stream\n\n";
 
-std::string publishId(int apiPort, const std::string& channel, const std::string& data,
-                      const std::string& event = "") {
-  json body = {{"channel", channel}, {"data", json::parse(data)}};
-  if (!event.empty()) {
-    body["event"] = event;
-  }
-  auto response = publish(apiPort, body.dump());
-  EXPECT_EQ(response.status, 200) << response.body;
-  return json::parse(response.body).value("id", "");
-}
-
 TEST(Relay, PublishReachesSubscriberWithExactBytes) {
   HeraldProcess herald;
   SseClient client(herald.streamPort(), "/v1/events?channel=user:1");
@@ -126,8 +115,8 @@ TEST(Relay, EnvelopeNamesChannelAndId) {
   auto event = client.next();
   ASSERT_TRUE(event);
   EXPECT_EQ(event->event, "t.x");
-  EXPECT_EQ(json::parse(event->data), json::parse(R"({"channel":"e1","id":")" + id +
-                                                  R"(","event":"t.x","data":{"k":[1,2]}})"));
+  EXPECT_EQ(json::parse(event->data),
+            json::parse(R"({"channel":"e1","id":")" + id + R"(","event":"t.x","data":{"k":[1,2]}})"));
 }
 
 TEST(Relay, ChannelsPublishIsOneNotificationPerChannel) {

@@ -14,12 +14,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-std::string publishData(int apiPort, const std::string& channel, int value) {
-  auto response = publish(apiPort, json({{"channel", channel}, {"data", value}}).dump());
-  EXPECT_EQ(response.status, 200) << response.body;
-  return json::parse(response.body).value("id", "");
-}
-
 // Reads the stream's first event and checks it is the reset we expect.
 void expectReset(SseClient& client, const std::string& channel, const std::string& reason) {
   auto event = client.next();
@@ -31,9 +25,9 @@ void expectReset(SseClient& client, const std::string& channel, const std::strin
 
 TEST(Resets, TrimmedPastTheIdIsTruncated) {
   HeraldProcess herald({"--history-size", "3"});
-  std::string first = publishData(herald.apiPort(), "t", 0);
+  std::string first = publishId(herald.apiPort(), "t", "0");
   for (int i = 1; i < 6; ++i) {
-    publishData(herald.apiPort(), "t", i);
+    publishId(herald.apiPort(), "t", std::to_string(i));
   }
   SseClient client(herald.streamPort(), "/v1/events?channel=t", {{"Last-Event-ID", first}});
   expectReset(client, "t", "truncated");
@@ -45,12 +39,12 @@ TEST(Resets, TrimmedPastTheIdIsTruncated) {
 
 TEST(Resets, ExpiredHistoryIsExpired) {
   HeraldProcess herald({"--history-ttl", "300ms"});
-  std::string first = publishData(herald.apiPort(), "ttl", 0);
-  publishData(herald.apiPort(), "ttl", 1);
+  std::string first = publishId(herald.apiPort(), "ttl", "0");
+  publishId(herald.apiPort(), "ttl", "1");
   std::this_thread::sleep_for(600ms);
   SseClient client(herald.streamPort(), "/v1/events?channel=ttl", {{"Last-Event-ID", first}});
   expectReset(client, "ttl", "expired");
-  std::string live = publishData(herald.apiPort(), "ttl", 2);
+  std::string live = publishId(herald.apiPort(), "ttl", "2");
   auto event = client.next();
   ASSERT_TRUE(event);
   EXPECT_EQ(event->id, live);
@@ -58,11 +52,11 @@ TEST(Resets, ExpiredHistoryIsExpired) {
 
 TEST(Resets, HeraldRestartedWithMemoryBrokerIsLost) {
   HeraldProcess herald;
-  std::string old = publishData(herald.apiPort(), "r", 0);
+  std::string old = publishId(herald.apiPort(), "r", "0");
   herald.restart();
   SseClient client(herald.streamPort(), "/v1/events?channel=r", {{"Last-Event-ID", old}});
   expectReset(client, "r", "lost");
-  std::string live = publishData(herald.apiPort(), "r", 1);
+  std::string live = publishId(herald.apiPort(), "r", "1");
   auto event = client.next();
   ASSERT_TRUE(event);
   EXPECT_EQ(event->id, live);
@@ -70,10 +64,10 @@ TEST(Resets, HeraldRestartedWithMemoryBrokerIsLost) {
 
 TEST(Resets, MalformedResumeIdIsInvalidCursorThenLive) {
   HeraldProcess herald;
-  publishData(herald.apiPort(), "ic", 0);
+  publishId(herald.apiPort(), "ic", "0");
   SseClient client(herald.streamPort(), "/v1/events?channel=ic", {{"Last-Event-ID", "not-an-id"}});
   expectReset(client, "ic", "invalid_cursor");
-  std::string live = publishData(herald.apiPort(), "ic", 1);
+  std::string live = publishId(herald.apiPort(), "ic", "1");
   auto event = client.next();
   ASSERT_TRUE(event);
   EXPECT_EQ(event->id, live);
@@ -84,11 +78,11 @@ TEST(Resets, CursorForOtherChannelsResetsOnlyThoseItMisses) {
   HeraldProcess herald;
   SseClient first(herald.streamPort(), "/v1/events?channel=p&channel=q");
   ASSERT_EQ(first.readHead(), 200);
-  publishData(herald.apiPort(), "p", 1);
+  publishId(herald.apiPort(), "p", "1");
   auto got = first.take(1);
   ASSERT_EQ(got.size(), 1u);
   first.close();
-  publishData(herald.apiPort(), "p", 2);
+  publishId(herald.apiPort(), "p", "2");
   SseClient second(herald.streamPort(), "/v1/events?channel=p&channel=z", {{"Last-Event-ID", got[0].id}});
   // Channels start in the order named: p resumes (its missed event), z resets.
   auto event = second.next();

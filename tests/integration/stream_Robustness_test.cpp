@@ -47,7 +47,8 @@ TEST(StreamBadInput, EveryErrorHasItsStatusAndBody) {
   expectError(httpRequest(port, "POST", "/v1/events?channel=a"), 405, "method_not_allowed");
   expectError(httpRequest(port, "GET", "/v1/events"), 400, "invalid_request");
   expectError(httpRequest(port, "GET", "/v1/events?channel=bad/name"), 400, "invalid_channel");
-  expectError(httpRequest(port, "GET", "/v1/events?channel=" + std::string(201, 'a')), 400, "invalid_channel");
+  expectError(httpRequest(port, "GET", "/v1/events?channel=" + std::string(201, 'a')), 400,
+              "invalid_channel");
   std::string many = "/v1/events?";
   for (int i = 0; i < 33; ++i) {
     many += "channel=c" + std::to_string(i) + "&";

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace herald::test {
@@ -154,6 +155,17 @@ RawExchange rawExchange(int port, const std::string& bytes, std::chrono::millise
   }
   ::close(fd);
   return result;
+}
+
+std::string publishId(int apiPort, const std::string& channel, const std::string& dataJson,
+                      const std::string& event) {
+  nlohmann::json body = {{"channel", channel}, {"data", nlohmann::json::parse(dataJson)}};
+  if (!event.empty()) {
+    body["event"] = event;
+  }
+  auto response = publish(apiPort, body.dump());
+  EXPECT_EQ(response.status, 200) << response.body;
+  return response.status == 200 ? nlohmann::json::parse(response.body).value("id", "") : "";
 }
 
 SseClient::SseClient(int port, const std::string& target,

@@ -38,6 +38,11 @@ struct RawExchange {
 RawExchange rawExchange(int port, const std::string& bytes,
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// Publishes `dataJson` (any JSON text) to `channel`, expects 200 and returns the
+// notification id ("" and a test failure otherwise).
+std::string publishId(int apiPort, const std::string& channel, const std::string& dataJson,
+                      const std::string& event = "");
+
 struct SseEvent {
   std::string id;  // the `id:` of the event ("" when none)
   bool hasId = false;
