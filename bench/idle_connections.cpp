@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   std::vector<bool> served(o.connections, false);
   // Spread source addresses over 127.0.0.2.. so 10k+ sockets never exhaust one
   // address's ephemeral ports.
-  const int kPerSourceAddress = 20000;
+  const int kPerSourceAddress = 10000;
   for (int i = 0; i < o.connections; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
     sockaddr_in source{};
     source.sin_family = AF_INET;
     source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + i / kPerSourceAddress);
+    // Let connect() pick the port: bind() alone only hands out half the ephemeral range.
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source);
     sockaddr_in target{};
     target.sin_family = AF_INET;
