@@ -210,7 +210,11 @@ void ApiServer::installRoutes() {
   auto publishRoute = [this](bool batch) -> httplib::Server::HandlerWithContentReader {
     return [this, batch](const httplib::Request& req, httplib::Response& res,
                          const httplib::ContentReader& reader) {
+      const auto started = std::chrono::steady_clock::now();
       runGuarded(req, res, [&] { readAndPublish(req, res, reader, batch); });
+      if (metrics_ != nullptr && res.status == kOk) {
+        metrics_->observePublishDuration(std::chrono::steady_clock::now() - started);
+      }
     };
   };
   server.Post(kPublishPath, publishRoute(false));
@@ -225,12 +229,15 @@ void ApiServer::installRoutes() {
     runGuarded(req, res, [&] { handleReady(res); });
   });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    if (!metricsSource_) {
+    if (metrics_ != nullptr) {
+      res.set_content(metrics_->scrape(), "text/plain; version=0.0.4");
+    } else if (metricsSource_) {
+      res.set_content(metricsSource_(), "text/plain; version=0.0.4");
+    } else {
       sendError(res, kNotFound, "not_found", "metrics are not enabled");
-      return;
     }
-    res.set_content(metricsSource_(), "text/plain; version=0.0.4");
   });
+  installWebRoutes();
 
   // Every other method on a known path is 405 with the methods it does take; OPTIONS is a
   // CORS preflight (204, with CORS headers only for an allowed origin).
@@ -341,7 +348,9 @@ void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& re
   }
   PublishOutcome outcome = broker_.publish(plan.items, idempotency);
   if (outcome.replayed) {
-    spdlog::debug("api: replayed the answer for Idempotency-Key '{}'", idempotency->key);
+    spdlog::debug("api: replayed the answer for an Idempotency-Key");
+  } else if (metrics_ != nullptr) {
+    metrics_->addPublished(plan.items.size());  // one per channel (CONTRACT: Counting)
   }
   res.status = kOk;
   res.set_content(makePublishAnswer(plan, outcome.ids), kJson);
@@ -355,6 +364,9 @@ void ApiServer::handleHistory(const httplib::Request& req, httplib::Response& re
       parseHistoryQuery(req.matches[1].str(), queryParam(req, "after"), queryParam(req, "limit"));
   HistoryPage page = broker_.history(query.channel, query.after, query.limit);
   res.set_content(makeHistoryAnswer(query, page), kJson);
+  if (metrics_ != nullptr) {
+    metrics_->addHistoryRead();
+  }
 }
 
 void ApiServer::handleReady(httplib::Response& res) {

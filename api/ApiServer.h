@@ -2,8 +2,8 @@
 //
 // It serves `POST /v1/notifications`, `POST /v1/notifications/batch`,
 // `GET /v1/channels/<channel>/notifications`, `/healthz`, `/readyz` and
-// `/metrics` with cpp-httplib on its own thread pool, and answers only after the
-// Broker has stored what was published. Parsing and validation live in pure
+// `/metrics` (plus the pages and JSON of api/WebRoutes.h) with cpp-httplib on
+// its own thread pool, and answers only after the Broker has stored what was published. Parsing and validation live in pure
 // functions (PublishRequest, HistoryRequest, HttpRules, Idempotency); this class
 // maps them to HTTP, makes every error the contract's JSON error body, and
 // guards the publishers: with no API key configured only loopback clients may
@@ -19,6 +19,7 @@
 
 #include "gateway/broker/Broker.h"
 #include "gateway/config/Config.h"
+#include "gateway/metrics/Metrics.h"
 
 namespace httplib {
 class Server;
@@ -48,6 +49,11 @@ class ApiServer {
   void setDraining(bool draining) { draining_ = draining; }
   // The Prometheus text /metrics serves; without one, /metrics is 404. Call before start().
   void setMetricsSource(std::function<std::string()> source) { metricsSource_ = std::move(source); }
+  // Where publishes, history reads and errors are counted, and what /metrics and /v1/stats
+  // serve (it outlives the server). Without it, nothing is counted. Call before start().
+  void setMetrics(Metrics* metrics) { metrics_ = metrics; }
+  // The stream listener's bound port, for the demo page (GET /v1/config). Call before start().
+  void setStreamPort(int port) { streamPort_ = port; }
 
  private:
   void installRoutes();
@@ -62,6 +68,7 @@ class ApiServer {
   // Answers 403/401 and returns true when the client may not publish or read history.
   bool rejectedPublisher(const httplib::Request& req, httplib::Response& res) const;
   void applyCors(const httplib::Request& req, httplib::Response& res) const;
+  void installWebRoutes();  // in api/WebRoutes.cpp
 
   const Config& config_;
   Broker& broker_;
@@ -71,6 +78,8 @@ class ApiServer {
   std::atomic<bool> draining_{false};
   int port_ = 0;
   std::function<std::string()> metricsSource_;
+  Metrics* metrics_ = nullptr;
+  int streamPort_ = 0;
 };
 
 }  // namespace herald

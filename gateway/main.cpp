@@ -13,8 +13,10 @@
 #include "gateway/broker/RedisBroker.h"
 #include "gateway/config/Config.h"
 #include "gateway/hub/LoadMonitor.h"
+#include "gateway/core/Logging.h"
 #include "gateway/hub/ShardSet.h"
 #include "gateway/hub/SubscriptionHub.h"
+#include "gateway/metrics/Metrics.h"
 #include "gateway/stream/StreamListener.h"
 
 namespace {
@@ -24,15 +26,6 @@ std::unique_ptr<herald::Broker> makeBroker(const herald::Config& config) {
     return std::make_unique<herald::MemoryBroker>(config);
   }
   return std::make_unique<herald::RedisBroker>(config);
-}
-
-void configureLogging(const herald::Config& config) {
-  spdlog::set_level(spdlog::level::from_str(config.logLevel));
-  if (config.logFormat == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%v"})");
-  } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  }
 }
 
 // How long after --drain-time the process waits for the last streams to close.
@@ -59,7 +52,7 @@ int main(int argc, char** argv) {
     return parsed.exitCode;
   }
   const herald::Config& config = parsed.config;
-  configureLogging(config);
+  herald::configureLogging(config.logLevel, config.logFormat);
   sigset_t signals = blockShutdownSignals();
 
   try {
@@ -72,15 +65,27 @@ int main(int argc, char** argv) {
     stream.start();
     shards.start();
     loadMonitor.start();
+    // Read on each scrape: relaxed loads of the shards' counters, never a lock on their path.
+    herald::Metrics metrics([&shards, &broker] {
+      herald::RelaySnapshot snapshot;
+      shards.addStatsTo(snapshot);
+      snapshot.brokerUp = broker->ready();
+      snapshot.brokerReconnects = broker->reconnects();
+      snapshot.broker = broker->describe();
+      return snapshot;
+    });
     herald::ApiServer api(config, *broker);
+    api.setMetrics(&metrics);
+    api.setStreamPort(stream.port());
     api.start();
 
-    spdlog::info(
-        "herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
-        "threads, history {} per channel for {} ms, max buffer {} bytes, heartbeat {} ms",
-        HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(), broker->describe(),
-        shards.size(), config.historySize, config.historyTtl.count(), config.maxBuffer,
-        config.heartbeat.count());
+    spdlog::info("herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
+                 "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, heartbeat "
+                 "{} ms, retry {} ms, {} CORS origin(s), demo page http://127.0.0.1:{}/",
+                 HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(),
+                 broker->describe(), shards.size(), config.historySize, config.historyTtl.count(),
+                 config.maxBuffer, config.maxBodyBytes, config.heartbeat.count(), config.retry.count(),
+                 config.corsOrigins.size(), api.port());
     if (config.jwtSecret.empty() && config.jwtPublicKey.empty()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }

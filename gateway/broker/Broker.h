@@ -81,6 +81,9 @@ class Broker {
   virtual bool ready() const = 0;
   // A short human-readable description for logs ("memory", "redis://127.0.0.1:6379/0").
   virtual std::string describe() const = 0;
+  // Times the broker connection came back after being lost (herald_broker_reconnects_total);
+  // an embedded broker never loses it.
+  virtual std::uint64_t reconnects() const { return 0; }
 
   // Stores and publishes the items in order, atomically per call, and returns their
   // ids once stored. Blocks. Throws BrokerUnavailable or IdempotencyConflict.

@@ -49,7 +49,7 @@ class RedisBroker final : public Broker {
               std::function<void(ReplayResult)> done) override;
 
   // Times the pub/sub connection came back after being lost (herald_broker_reconnects_total).
-  std::uint64_t reconnects() const { return subscriber_.reconnects(); }
+  std::uint64_t reconnects() const override { return subscriber_.reconnects(); }
 
  private:
   const RedisAddress address_;

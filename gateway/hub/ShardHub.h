@@ -8,6 +8,7 @@
 // timer, instead of one timer per connection.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +20,9 @@
 
 #include "gateway/hub/Admission.h"
 #include "gateway/hub/Subscriber.h"
+#include "gateway/metrics/AtomicHistogram.h"
+#include "gateway/metrics/ErrorCodes.h"
+#include "gateway/metrics/RelaySnapshot.h"
 
 namespace herald {
 
@@ -31,6 +35,10 @@ struct ShardStats {
   std::atomic<std::uint64_t> slowClientsDropped{0};
   std::atomic<std::uint64_t> streamsShed{0};     // refused with retry: (capacity, overload)
   std::atomic<std::uint64_t> streamsDrained{0};  // ended with retry: for shutdown
+  // Requests the stream listener refused, by error code (herald_rejected_requests_total).
+  std::array<std::atomic<std::uint64_t>, kErrorCodes.size()> rejected{};
+  // Publish -> write of each live event (herald_delivery_lag_seconds).
+  AtomicHistogram deliveryLag;
 
   static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -46,6 +54,7 @@ class ShardHub {
   boost::asio::io_context& io() { return io_; }
   ShardStats& stats() { return stats_; }
   Admission& admission() { return admission_; }
+  const ShardStats& stats() const { return stats_; }
 
   void addSubscriber(const std::string& channel, Subscriber* subscriber);
   void removeSubscriber(const std::string& channel, Subscriber* subscriber);

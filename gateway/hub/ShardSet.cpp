@@ -55,4 +55,23 @@ void ShardSet::stop() {
   }
 }
 
+void ShardSet::addStatsTo(RelaySnapshot& out) const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  out.streamRejectedByCode.resize(kErrorCodes.size());
+  for (const auto& shard : shards_) {
+    const ShardStats& stats = shard->hub->stats();
+    out.connectionsByThread.push_back(stats.connections.load(relaxed));
+    out.connectionsTotal += stats.connectionsTotal.load(relaxed);
+    out.eventsDelivered += stats.eventsDelivered.load(relaxed);
+    out.eventsReplayed += stats.eventsReplayed.load(relaxed);
+    out.slowClientsDropped += stats.slowClientsDropped.load(relaxed);
+    out.streamsDrained += stats.streamsDrained.load(relaxed);
+    out.streamsShed += stats.streamsShed.load(relaxed);
+    for (std::size_t i = 0; i < kErrorCodes.size(); ++i) {
+      out.streamRejectedByCode[i] += stats.rejected[i].load(relaxed);
+    }
+    out.deliveryLag.add(stats.deliveryLag.snapshot());
+  }
+}
+
 }  // namespace herald

@@ -29,6 +29,8 @@ class ShardSet {
   Admission& admission() { return admission_; }
   // Refuses new streams and ends the open ones spread over `drainTime`.
   void beginDrain(std::chrono::milliseconds drainTime);
+  // Adds every shard's counters into `out` (any thread; relaxed reads, for metrics).
+  void addStatsTo(RelaySnapshot& out) const;
 
  private:
   struct Shard {

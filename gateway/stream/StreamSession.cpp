@@ -17,6 +17,7 @@
 #include <random>
 
 #include "gateway/core/StreamCursor.h"
+#include "gateway/metrics/ErrorCodes.h"
 #include "gateway/sse/SseEncoder.h"
 #include "gateway/stream/StreamResponses.h"
 
@@ -83,12 +84,12 @@ asio::awaitable<void> StreamSession::readRequest() {
   (void)bytes;
   if (ec) {
     if (ec == http::error::header_limit) {
-      respondAndClose(errorResponse(431, "invalid_request", "request headers exceed 8 KiB"));
+      reject(431, "invalid_request", "request headers exceed 8 KiB");
     } else if (ec == http::error::unexpected_body) {
-      respondAndClose(errorResponse(400, "invalid_request", "GET /v1/events takes no body"));
+      reject(400, "invalid_request", "GET /v1/events takes no body");
     } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message && socket_.is_open()) {
-      respondAndClose(errorResponse(400, "invalid_request", "malformed HTTP request"));
+      reject(400, "invalid_request", "malformed HTTP request");
     } else {
       close();
     }
@@ -98,11 +99,11 @@ asio::awaitable<void> StreamSession::readRequest() {
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
   if (path != kEventsPath) {
-    respondAndClose(errorResponse(404, "not_found", "no such resource; subscribe at GET /v1/events"));
+    reject(404, "not_found", "no such resource; subscribe at GET /v1/events");
     co_return;
   }
   if (request.method() != http::verb::get) {
-    respondAndClose(errorResponse(405, "method_not_allowed", "use GET", "Allow: GET\r\n"));
+    reject(405, "method_not_allowed", "use GET", "Allow: GET\r\n");
     co_return;
   }
   std::optional<std::string_view> lastEventId;
@@ -111,10 +112,16 @@ asio::awaitable<void> StreamSession::readRequest() {
   }
   auto parsed = parseSubscribeRequest(target, lastEventId);
   if (auto* error = std::get_if<SubscribeError>(&parsed)) {
-    respondAndClose(errorResponse(error->status, error->code, error->message));
+    reject(error->status, error->code, error->message);
     co_return;
   }
   join(std::move(std::get<SubscribeRequest>(parsed)));
+}
+
+void StreamSession::reject(int status, std::string_view code, std::string_view message,
+                           std::string_view extraHeaders) {
+  ShardStats::bump(hub_.stats().rejected[errorCodeIndex(code)]);
+  respondAndClose(errorResponse(status, code, message, extraHeaders));
 }
 
 void StreamSession::respondAndClose(std::string response) {
@@ -140,6 +147,11 @@ void StreamSession::join(SubscribeRequest request) {
   joined_ = true;
   envelope_ = request.envelope;
   lastSentId_ = request.resumeText;
+  openedAt_ = std::chrono::steady_clock::now();
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("stream open: peer {}, thread {}, {} channel(s), {}", peer(), hub_.index(),
+                  request.channels.size(), request.resumeText.empty() ? "live" : "resuming");
+  }
   ShardStats& stats = hub_.stats();
   stats.connections.fetch_add(1, std::memory_order_relaxed);
   ShardStats::bump(stats.connectionsTotal);
@@ -313,7 +325,13 @@ void StreamSession::sendNotification(ChannelState& channel, const Notification& 
     return;
   }
   channel.position = notification.id;
-  ShardStats::bump(hub_.stats().eventsDelivered);
+  ShardStats& stats = hub_.stats();
+  ShardStats::bump(stats.eventsDelivered);
+  if (plainFrame != nullptr && notification.publishedUs > 0) {
+    // Live events only: a replayed one's age is how long the client was away, not lag.
+    // The frame is queued right behind at most one write in flight, so this is write time.
+    stats.deliveryLag.observeMicros(wallClockMicros() - notification.publishedUs);
+  }
   if (plainFrame != nullptr && channels_.size() == 1 && !envelope_) {
     if (finishingJoin_) {
       lastSentId_ = notification.id.str();
@@ -361,7 +379,7 @@ void StreamSession::enqueue(Frame frame) {
   queue_.push_back(std::move(frame));
   if (queuedBytes_ > config_.maxBuffer) {
     ShardStats::bump(hub_.stats().slowClientsDropped);
-    close();
+    close("slow client: buffer passed --max-buffer");
     return;
   }
   flush();
@@ -373,7 +391,7 @@ void StreamSession::flush() {
   }
   if (queue_.empty()) {
     if (state_ == State::ending) {
-      close();
+      close("ended by the server (retry:)");
     }
     return;
   }
@@ -389,7 +407,7 @@ void StreamSession::flush() {
                       self->queuedBytes_ -= written;
                       self->inflight_.clear();
                       if (ec) {
-                        self->close();
+                        self->close("write failed");
                         return;
                       }
                       self->flush();
@@ -401,18 +419,28 @@ void StreamSession::watchForClose() {
   socket_.async_read_some(asio::buffer(&readByte_, 1),
                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                             if (ec) {
-                              self->close();
+                              self->close("client closed");
                             } else {
                               self->watchForClose();
                             }
                           });
 }
 
-void StreamSession::close() {
+std::string StreamSession::peer() const {
+  boost::system::error_code ec;
+  auto endpoint = socket_.remote_endpoint(ec);
+  return ec ? std::string("unknown") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+void StreamSession::close(std::string_view reason) {
   if (state_ == State::closed) {
     return;
   }
   state_ = State::closed;
+  if (joined_ && spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("stream closed: peer {}, thread {}, {}, after {:.3f} s", peer(), hub_.index(), reason,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - openedAt_).count());
+  }
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (!joined_) {

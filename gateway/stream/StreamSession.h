@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/broker/Broker.h"
@@ -50,6 +51,8 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   };
 
   boost::asio::awaitable<void> readRequest();
+  // Answers an error before the stream starts (counted in herald_rejected_requests_total).
+  void reject(int status, std::string_view code, std::string_view message, std::string_view extraHeaders = {});
   void respondAndClose(std::string response);
   void join(SubscribeRequest request);
   void onSubscribed(std::size_t index, bool ok);
@@ -67,7 +70,9 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   void enqueue(Frame frame);
   void flush();
   void watchForClose();
-  void close();
+  // `reason` is for the debug log line only.
+  void close(std::string_view reason = "closed");
+  std::string peer() const;
   void detach();
 
   boost::asio::ip::tcp::socket socket_;
@@ -91,6 +96,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   std::vector<boost::asio::const_buffer> buffers_;
   std::size_t queuedBytes_ = 0;
   char readByte_ = 0;
+  std::chrono::steady_clock::time_point openedAt_;  // for the close log line
 };
 
 }  // namespace herald

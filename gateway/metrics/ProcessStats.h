@@ -1,0 +1,22 @@
+// ProcessStats: this process's resource use read from /proc/self, for the
+// standard process_* metrics (prometheus-cpp has no process collector).
+#pragma once
+
+#include <cstdint>
+
+namespace herald {
+
+struct ProcessStats {
+  double cpuSeconds = 0;        // user + system
+  double residentBytes = 0;
+  double virtualBytes = 0;
+  double openFds = 0;
+  double maxFds = 0;
+  double startTimeSeconds = 0;  // since the epoch
+  double threads = 0;
+};
+
+// Reads /proc/self; fields it cannot read stay 0.
+ProcessStats readProcessStats();
+
+}  // namespace herald
