@@ -4,13 +4,26 @@
 
 namespace herald {
 
-std::string sseResponseHead() {
-  return "HTTP/1.1 200 OK\r\n"
-         "Content-Type: text/event-stream\r\n"
-         "Cache-Control: no-cache\r\n"
-         "X-Accel-Buffering: no\r\n"
-         "Connection: close\r\n"
-         "\r\n";
+std::string sseResponseHead(std::string_view allowedOrigin) {
+  std::string out =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: close\r\n";
+  out += corsHeaders(allowedOrigin);
+  out += "\r\n";
+  return out;
+}
+
+std::string corsHeaders(std::string_view allowedOrigin) {
+  if (allowedOrigin.empty()) {
+    return {};
+  }
+  std::string out = "Access-Control-Allow-Origin: ";
+  out += allowedOrigin;
+  out += "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n";
+  return out;
 }
 
 std::string errorResponse(int status, std::string_view code, std::string_view message,

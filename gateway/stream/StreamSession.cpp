@@ -14,6 +14,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <random>
 
 #include "gateway/core/StreamCursor.h"
@@ -106,6 +107,11 @@ asio::awaitable<void> StreamSession::readRequest() {
     reject(405, "method_not_allowed", "use GET", "Allow: GET\r\n");
     co_return;
   }
+  if (auto it = request.find(http::field::origin); it != request.end()) {
+    const auto& allowed = config_.corsOrigins;
+    auto match = std::find(allowed.begin(), allowed.end(), it->value());
+    corsOrigin_ = match == allowed.end() ? kNoCorsOrigin : static_cast<int>(match - allowed.begin());
+  }
   std::optional<std::string_view> lastEventId;
   if (auto it = request.find("Last-Event-ID"); it != request.end()) {
     lastEventId = it->value();
@@ -121,7 +127,9 @@ asio::awaitable<void> StreamSession::readRequest() {
 void StreamSession::reject(int status, std::string_view code, std::string_view message,
                            std::string_view extraHeaders) {
   ShardStats::bump(hub_.stats().rejected[errorCodeIndex(code)]);
-  respondAndClose(errorResponse(status, code, message, extraHeaders));
+  std::string headers(extraHeaders);
+  headers += corsHeaders(allowedOrigin());  // so a page can read why it was refused
+  respondAndClose(errorResponse(status, code, message, headers));
 }
 
 void StreamSession::respondAndClose(std::string response) {
@@ -220,7 +228,7 @@ void StreamSession::finishJoin() {
     endStream("draining");
     return;
   }
-  std::string head = sseResponseHead();
+  std::string head = sseResponseHead(allowedOrigin());
   head += sse::encodeRetry(config_.retry);
   head += sse::encodeComment(kPreambleComment);
   head += '\n';
@@ -279,7 +287,7 @@ void StreamSession::endStream(std::string_view why) {
   if (state_ == State::ending || state_ == State::closed) {
     return;
   }
-  std::string out = headQueued_ ? std::string() : sseResponseHead();
+  std::string out = headQueued_ ? std::string() : sseResponseHead(allowedOrigin());
   headQueued_ = true;
   out += sse::encodeRetry(jittered(config_.retry));
   out += sse::encodeComment(why);
@@ -424,6 +432,10 @@ void StreamSession::watchForClose() {
                               self->watchForClose();
                             }
                           });
+}
+
+std::string_view StreamSession::allowedOrigin() const {
+  return corsOrigin_ == kNoCorsOrigin ? std::string_view{} : std::string_view(config_.corsOrigins[corsOrigin_]);
 }
 
 std::string StreamSession::peer() const {

@@ -73,6 +73,8 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   // `reason` is for the debug log line only.
   void close(std::string_view reason = "closed");
   std::string peer() const;
+  // The request's Origin when it is one of --cors-origin, else "".
+  std::string_view allowedOrigin() const;
   void detach();
 
   boost::asio::ip::tcp::socket socket_;
@@ -96,6 +98,9 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   std::vector<boost::asio::const_buffer> buffers_;
   std::size_t queuedBytes_ = 0;
   char readByte_ = 0;
+  // Index in --cors-origin of the request's Origin (an index, not a copy: per-connection memory).
+  static constexpr int kNoCorsOrigin = -1;
+  int corsOrigin_ = kNoCorsOrigin;
   std::chrono::steady_clock::time_point openedAt_;  // for the close log line
 };
 
