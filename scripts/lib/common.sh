@@ -10,6 +10,27 @@ HERALD_BUILD_PACKAGES=(
   prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev
 )
 HERALD_TEST_PACKAGES=(redis-server procps haproxy)
+# The browser test (tests/e2e): Debian's chromium, driven from node by playwright-core.
+HERALD_E2E_PACKAGES=(chromium)
+
+# install_node: node and npm from Debian, unless some node is already there
+# (a NodeSource node ships its own npm).
+install_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    install_packages nodejs npm
+  fi
+}
+
+# install_e2e_modules: playwright-core into tests/e2e/node_modules, pinned by its
+# package-lock.json (npm ci), when missing or older than the lock file.
+install_e2e_modules() {
+  local dir="$HERALD_ROOT/tests/e2e"
+  local marker="$dir/node_modules/.package-lock.json"
+  if [ ! -f "$marker" ] || [ "$dir/package-lock.json" -nt "$marker" ]; then
+    log "installing playwright-core (npm ci in tests/e2e)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

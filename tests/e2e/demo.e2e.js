@@ -15,7 +15,15 @@ const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
-const { chromium } = require("playwright-core");
+const SKIPPED = 77;  // ctest's SKIP_RETURN_CODE: the browser or playwright-core is not installed
+
+let chromium;
+try {
+  ({ chromium } = require("playwright-core"));
+} catch (_) {
+  console.log("SKIP: playwright-core is not installed (./scripts/test installs it into tests/e2e)");
+  process.exit(SKIPPED);
+}
 
 const TEST_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 15_000;
@@ -27,6 +35,10 @@ const CHANNEL = `e2e-${process.pid}`;
 const MISSED_WHILE_DOWN = 3;
 
 const [heraldBinary, outDir] = process.argv.slice(2);
+if (!fs.existsSync(CHROMIUM)) {
+  console.log(`SKIP: no browser at ${CHROMIUM} (./scripts/test installs Debian's chromium)`);
+  process.exit(SKIPPED);
+}
 const children = [];
 let browser = null;
 
