@@ -81,7 +81,13 @@ void ApiServer::installWebRoutes() {
   });
 
   for (const char* path : getOnlyPaths) {
-    auto refuse = [](const httplib::Request& req, httplib::Response& res) {
+    // With a content reader httplib does not wait for a body that is never read (it would
+    // for a PUT without Content-Length); one that was declared closes the connection.
+    httplib::Server::HandlerWithContentReader refuse = [](const httplib::Request& req, httplib::Response& res,
+                                                          const httplib::ContentReader&) {
+      if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+        res.set_header("Connection", "close");
+      }
       res.set_header("Allow", kGetOnly);
       res.status = kMethodNotAllowed;
       res.set_content(errorBody("method_not_allowed", req.method + " is not allowed here; use " + kGetOnly),
