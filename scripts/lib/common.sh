@@ -9,7 +9,8 @@ HERALD_BUILD_PACKAGES=(
   libboost1.81-dev libcpp-httplib-dev libhiredis-dev nlohmann-json3-dev
   prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev
 )
-HERALD_TEST_PACKAGES=(redis-server procps haproxy)
+# prometheus brings promtool, which checks the /metrics exposition (api_Metrics_test).
+HERALD_TEST_PACKAGES=(redis-server procps haproxy prometheus)
 # The browser test (tests/e2e): Debian's chromium, driven from node by playwright-core.
 HERALD_E2E_PACKAGES=(chromium)
 
