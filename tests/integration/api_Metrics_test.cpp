@@ -201,6 +201,23 @@ TEST(Metrics, PromtoolAcceptsTheExposition) {
   EXPECT_EQ(std::system(("promtool check metrics < " + path).c_str()), 0);
 }
 
+TEST(Metrics, GrafanaDashboardUsesOnlyExportedMetrics) {
+  HeraldProcess herald;
+  Exposition exposition = scrape(herald);
+  std::ifstream file(std::string(HERALD_SOURCE_DIR) + "/deploy/grafana/herald.json");
+  std::string dashboard((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(dashboard.empty());
+  static const std::regex kMetric("(herald|process)_[a-z_]+");
+  std::set<std::string> used;
+  for (std::sregex_iterator it(dashboard.begin(), dashboard.end(), kMetric), end; it != end; ++it) {
+    used.insert(std::regex_replace(it->str(), std::regex("_bucket$"), ""));
+  }
+  EXPECT_GT(used.size(), 10u);
+  for (const auto& name : used) {
+    EXPECT_TRUE(exposition.types.count(name)) << "the dashboard uses " << name << ", which herald does not export";
+  }
+}
+
 TEST(Stats, JsonHasWhatTheStatusPageShows) {
   HeraldProcess herald;
   SseClient client(herald.streamPort(), "/v1/events?channel=s");
