@@ -62,7 +62,8 @@ void ApiServer::installWebRoutes() {
     server.Get(page.path, [page](const httplib::Request&, httplib::Response& res) { sendPage(res, page); });
     getOnlyPaths.push_back(page.path);
   }
-  server.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = kNoContent; });
+  server.Get("/favicon.ico",
+             [](const httplib::Request&, httplib::Response& res) { res.status = kNoContent; });
 
   server.Get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json config = {{"streamPort", streamPort_}, {"version", HERALD_VERSION}};

@@ -10,7 +10,8 @@ namespace herald {
 namespace {
 
 constexpr char kJsonMessageFlag = '*';
-constexpr const char* kJsonPattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%*"})";
+constexpr const char* kJsonPattern =
+    R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%*"})";
 constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v";
 constexpr unsigned char kFirstPrintable = 0x20;
 
@@ -23,7 +24,9 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
     appendJsonEscaped(std::string_view(msg.payload.data(), msg.payload.size()), escaped);
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
 };
 
 }  // namespace

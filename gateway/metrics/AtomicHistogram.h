@@ -20,8 +20,8 @@ namespace herald {
 
 // What a reader sees: counts per bucket (not cumulative; the last one is +Inf).
 struct HistogramSnapshot {
-  std::vector<double> bounds;          // upper bounds in seconds, ascending
-  std::vector<std::uint64_t> counts;   // bounds.size() + 1 entries
+  std::vector<double> bounds;         // upper bounds in seconds, ascending
+  std::vector<std::uint64_t> counts;  // bounds.size() + 1 entries
   double sumSeconds = 0;
 
   std::uint64_t count() const;

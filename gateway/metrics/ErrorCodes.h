@@ -11,11 +11,22 @@
 
 namespace herald {
 
-inline constexpr std::array<std::string_view, 16> kErrorCodes = {
-    "invalid_channel",      "too_many_channels",  "invalid_json",       "invalid_request",
-    "unauthorized",         "forbidden",          "not_found",          "method_not_allowed",
-    "idempotency_conflict", "payload_too_large",  "unsupported_media_type", "overloaded",
-    "broker_unavailable",   "draining",           "internal_error",     "other"};
+inline constexpr std::array<std::string_view, 16> kErrorCodes = {"invalid_channel",
+                                                                 "too_many_channels",
+                                                                 "invalid_json",
+                                                                 "invalid_request",
+                                                                 "unauthorized",
+                                                                 "forbidden",
+                                                                 "not_found",
+                                                                 "method_not_allowed",
+                                                                 "idempotency_conflict",
+                                                                 "payload_too_large",
+                                                                 "unsupported_media_type",
+                                                                 "overloaded",
+                                                                 "broker_unavailable",
+                                                                 "draining",
+                                                                 "internal_error",
+                                                                 "other"};
 
 // The index of `code` in kErrorCodes ("other" when unknown).
 constexpr std::size_t errorCodeIndex(std::string_view code) {

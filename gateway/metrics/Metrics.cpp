@@ -28,7 +28,8 @@ prom::MetricFamily family(std::string name, std::string help, prom::MetricType t
   return out;
 }
 
-prom::ClientMetric valueMetric(prom::MetricType type, double value, std::vector<prom::ClientMetric::Label> labels = {}) {
+prom::ClientMetric valueMetric(prom::MetricType type, double value,
+                               std::vector<prom::ClientMetric::Label> labels = {}) {
   prom::ClientMetric metric;
   metric.label = std::move(labels);
   switch (type) {
@@ -59,7 +60,8 @@ prom::MetricFamily histogramFamily(std::string name, std::string help, const His
     cumulative += snapshot.counts[i];
     prom::ClientMetric::Bucket bucket;
     bucket.cumulative_count = cumulative;
-    bucket.upper_bound = i < snapshot.bounds.size() ? snapshot.bounds[i] : std::numeric_limits<double>::infinity();
+    bucket.upper_bound =
+        i < snapshot.bounds.size() ? snapshot.bounds[i] : std::numeric_limits<double>::infinity();
     metric.histogram.bucket.push_back(bucket);
   }
   metric.histogram.sample_count = cumulative;
@@ -133,16 +135,19 @@ std::string Metrics::scrape() const {
   RelaySnapshot relay = relay_ ? relay_() : RelaySnapshot{};
   families.push_back(single("herald_connections", "Open SSE streams", MetricType::Gauge,
                             static_cast<double>(relay.connections())));
-  auto perThread = family("herald_thread_connections", "Open SSE streams per stream thread", MetricType::Gauge);
+  auto perThread =
+      family("herald_thread_connections", "Open SSE streams per stream thread", MetricType::Gauge);
   for (std::size_t i = 0; i < relay.connectionsByThread.size(); ++i) {
-    perThread.metric.push_back(valueMetric(MetricType::Gauge, static_cast<double>(relay.connectionsByThread[i]),
+    perThread.metric.push_back(valueMetric(MetricType::Gauge,
+                                           static_cast<double>(relay.connectionsByThread[i]),
                                            {{"thread", std::to_string(i)}}));
   }
   families.push_back(std::move(perThread));
   families.push_back(single("herald_connections_total", "SSE streams opened", MetricType::Counter,
                             static_cast<double>(relay.connectionsTotal)));
-  families.push_back(single("herald_events_delivered_total", "Events handed to SSE streams (live and replayed)",
-                            MetricType::Counter, static_cast<double>(relay.eventsDelivered)));
+  families.push_back(single("herald_events_delivered_total",
+                            "Events handed to SSE streams (live and replayed)", MetricType::Counter,
+                            static_cast<double>(relay.eventsDelivered)));
   families.push_back(single("herald_replayed_events_total", "Events replayed to resuming streams",
                             MetricType::Counter, static_cast<double>(relay.eventsReplayed)));
   families.push_back(single("herald_slow_clients_dropped_total",
@@ -160,27 +165,30 @@ std::string Metrics::scrape() const {
                                      "Time from publish to the write of the event to a live stream",
                                      relay.deliveryLag));
 
-  auto rejected = family("herald_rejected_requests_total", "Requests answered with an error, by listener and code",
-                         MetricType::Counter);
+  auto rejected = family("herald_rejected_requests_total",
+                         "Requests answered with an error, by listener and code", MetricType::Counter);
   for (std::size_t i = 0; i < kErrorCodes.size(); ++i) {
     const std::string code(kErrorCodes[i]);
-    rejected.metric.push_back(valueMetric(
-        MetricType::Counter, static_cast<double>(apiRejected_[i].load(std::memory_order_relaxed)),
-        {{"code", code}, {"listener", "api"}}));
-    const double stream = i < relay.streamRejectedByCode.size() ? static_cast<double>(relay.streamRejectedByCode[i]) : 0;
-    rejected.metric.push_back(valueMetric(MetricType::Counter, stream, {{"code", code}, {"listener", "stream"}}));
+    rejected.metric.push_back(
+        valueMetric(MetricType::Counter, static_cast<double>(apiRejected_[i].load(std::memory_order_relaxed)),
+                    {{"code", code}, {"listener", "api"}}));
+    const double stream =
+        i < relay.streamRejectedByCode.size() ? static_cast<double>(relay.streamRejectedByCode[i]) : 0;
+    rejected.metric.push_back(
+        valueMetric(MetricType::Counter, stream, {{"code", code}, {"listener", "stream"}}));
   }
   families.push_back(std::move(rejected));
 
   ProcessStats process = readProcessStats();
   families.push_back(single("process_cpu_seconds_total", "User and system CPU time", MetricType::Counter,
                             process.cpuSeconds));
-  families.push_back(single("process_resident_memory_bytes", "Resident memory", MetricType::Gauge,
-                            process.residentBytes));
-  families.push_back(single("process_virtual_memory_bytes", "Virtual memory", MetricType::Gauge,
-                            process.virtualBytes));
+  families.push_back(
+      single("process_resident_memory_bytes", "Resident memory", MetricType::Gauge, process.residentBytes));
+  families.push_back(
+      single("process_virtual_memory_bytes", "Virtual memory", MetricType::Gauge, process.virtualBytes));
   families.push_back(single("process_open_fds", "Open file descriptors", MetricType::Gauge, process.openFds));
-  families.push_back(single("process_max_fds", "Limit of open file descriptors", MetricType::Gauge, process.maxFds));
+  families.push_back(
+      single("process_max_fds", "Limit of open file descriptors", MetricType::Gauge, process.maxFds));
   families.push_back(single("process_start_time_seconds", "Start time since the epoch", MetricType::Gauge,
                             process.startTimeSeconds));
   families.push_back(single("process_threads", "Threads", MetricType::Gauge, process.threads));
@@ -205,8 +213,7 @@ std::string Metrics::statsJson() const {
   }
   nlohmann::json out = {
       {"version", HERALD_VERSION},
-      {"uptimeSeconds",
-       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
+      {"uptimeSeconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
       {"connections", relay.connections()},
       {"connectionsByThread", relay.connectionsByThread},
       {"totals",

@@ -7,7 +7,7 @@
 namespace herald {
 
 struct ProcessStats {
-  double cpuSeconds = 0;        // user + system
+  double cpuSeconds = 0;  // user + system
   double residentBytes = 0;
   double virtualBytes = 0;
   double openFds = 0;

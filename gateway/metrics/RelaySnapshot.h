@@ -20,8 +20,8 @@ struct RelaySnapshot {
   std::uint64_t eventsDelivered = 0;
   std::uint64_t eventsReplayed = 0;
   std::uint64_t slowClientsDropped = 0;
-  std::uint64_t streamsDrained = 0;  // ended by the drain at shutdown
-  std::uint64_t streamsShed = 0;     // ended or refused to shed load
+  std::uint64_t streamsDrained = 0;                 // ended by the drain at shutdown
+  std::uint64_t streamsShed = 0;                    // ended or refused to shed load
   std::vector<std::uint64_t> streamRejectedByCode;  // indexed like kErrorCodes
   HistogramSnapshot deliveryLag;
   bool brokerUp = false;

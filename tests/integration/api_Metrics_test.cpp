@@ -171,8 +171,10 @@ TEST(Metrics, ContractMetricsMoveWithTraffic) {
   EXPECT_EQ(after.value("herald_delivery_lag_seconds_count"), 2);
   EXPECT_EQ(after.value("herald_publish_duration_seconds_count"), 1);
   EXPECT_EQ(after.value("herald_history_reads_total"), 1);
-  EXPECT_EQ(after.value("herald_rejected_requests_total", {{"code", "invalid_channel"}, {"listener", "api"}}), 1);
-  EXPECT_EQ(after.value("herald_rejected_requests_total", {{"code", "not_found"}, {"listener", "stream"}}), 1);
+  EXPECT_EQ(after.value("herald_rejected_requests_total", {{"code", "invalid_channel"}, {"listener", "api"}}),
+            1);
+  EXPECT_EQ(after.value("herald_rejected_requests_total", {{"code", "not_found"}, {"listener", "stream"}}),
+            1);
 
   a.close();
   b.close();
@@ -193,7 +195,8 @@ TEST(Metrics, NoPerChannelLabels) {
 
 TEST(Metrics, PromtoolAcceptsTheExposition) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "promtool is not installed (Debian package prometheus); the parser above checks the format";
+    GTEST_SKIP()
+        << "promtool is not installed (Debian package prometheus); the parser above checks the format";
   }
   HeraldProcess herald;
   std::string path = ::testing::TempDir() + "herald_metrics.txt";
@@ -214,7 +217,8 @@ TEST(Metrics, GrafanaDashboardUsesOnlyExportedMetrics) {
   }
   EXPECT_GT(used.size(), 10u);
   for (const auto& name : used) {
-    EXPECT_TRUE(exposition.types.count(name)) << "the dashboard uses " << name << ", which herald does not export";
+    EXPECT_TRUE(exposition.types.count(name))
+        << "the dashboard uses " << name << ", which herald does not export";
   }
 }
 
@@ -245,8 +249,10 @@ TEST(Stats, JsonHasWhatTheStatusPageShows) {
 
 TEST(Pages, DemoAndStatusPagesAreServedWithTheirAssets) {
   HeraldProcess herald;
-  for (auto [path, type] : {std::pair{"/", "text/html"}, {"/status", "text/html"},
-                            {"/assets/demo.js", "text/javascript"}, {"/assets/status.js", "text/javascript"},
+  for (auto [path, type] : {std::pair{"/", "text/html"},
+                            {"/status", "text/html"},
+                            {"/assets/demo.js", "text/javascript"},
+                            {"/assets/status.js", "text/javascript"},
                             {"/assets/herald.css", "text/css"}}) {
     auto response = httpRequest(herald.apiPort(), "GET", path);
     EXPECT_EQ(response.status, 200) << path;
@@ -257,8 +263,9 @@ TEST(Pages, DemoAndStatusPagesAreServedWithTheirAssets) {
   }
   auto config = json::parse(httpRequest(herald.apiPort(), "GET", "/v1/config").body);
   EXPECT_EQ(config["streamPort"], herald.streamPort());
-  EXPECT_EQ(httpRequest(herald.apiPort(), "POST", "/status", "{}", {{"Content-Type", "application/json"}}).status,
-            405);
+  EXPECT_EQ(
+      httpRequest(herald.apiPort(), "POST", "/status", "{}", {{"Content-Type", "application/json"}}).status,
+      405);
 }
 
 TEST(Cors, StreamListenerAllowsConfiguredOriginsOnly) {

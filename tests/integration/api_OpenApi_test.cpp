@@ -76,10 +76,12 @@ TEST(OpenApi, SpecListsExactlyTheServedRoutes) {
   auto served = serverRoutes();
   EXPECT_FALSE(spec.empty());
   for (const auto& [method, path] : served) {
-    EXPECT_TRUE(spec.count({method, path})) << "served but not in api/openapi.yaml: " << method << " " << path;
+    EXPECT_TRUE(spec.count({method, path}))
+        << "served but not in api/openapi.yaml: " << method << " " << path;
   }
   for (const auto& [method, path] : spec) {
-    EXPECT_TRUE(served.count({method, path})) << "in api/openapi.yaml but not served: " << method << " " << path;
+    EXPECT_TRUE(served.count({method, path}))
+        << "in api/openapi.yaml but not served: " << method << " " << path;
   }
 }
 

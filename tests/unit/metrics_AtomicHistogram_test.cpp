@@ -13,7 +13,7 @@ constexpr std::array<double, 3> kBounds = {0.001, 0.01, 0.1};
 TEST(AtomicHistogram, PutsEachObservationInTheFirstBucketAtOrAboveIt) {
   AtomicHistogram histogram(kBounds);
   histogram.observeMicros(0);
-  histogram.observeMicros(1000);    // exactly on a bound: that bucket (le is inclusive)
+  histogram.observeMicros(1000);  // exactly on a bound: that bucket (le is inclusive)
   histogram.observeMicros(1001);
   histogram.observeMicros(500000);  // above the last bound: +Inf
   HistogramSnapshot snapshot = histogram.snapshot();
