@@ -80,12 +80,14 @@ int main(int argc, char** argv) {
     api.start();
 
     spdlog::info("herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
-                 "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, heartbeat "
-                 "{} ms, retry {} ms, {} CORS origin(s), demo page http://127.0.0.1:{}/",
+                 "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, max "
+                 "connections {}, shed at {} ms loop lag / {} bytes RSS (0 = off), heartbeat {} ms, retry {} ms, "
+                 "{} CORS origin(s), demo page http://127.0.0.1:{}/",
                  HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(),
                  broker->describe(), shards.size(), config.historySize, config.historyTtl.count(),
-                 config.maxBuffer, config.maxBodyBytes, config.heartbeat.count(), config.retry.count(),
-                 config.corsOrigins.size(), api.port());
+                 config.maxBuffer, config.maxBodyBytes, config.maxConnections, config.shedLag.count(),
+                 config.shedRss, config.heartbeat.count(), config.retry.count(), config.corsOrigins.size(),
+                 api.port());
     if (config.jwtSecret.empty() && config.jwtPublicKey.empty()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }
