@@ -32,9 +32,10 @@ constexpr int kUnsupportedMediaType = 415;
 constexpr int kInternalError = 500;
 constexpr int kServiceUnavailable = 503;
 
-// Publishes block on the broker for up to --publish-timeout, so the pool is larger
-// than the core count; the api is internal and its callers are few.
-constexpr std::size_t kWorkerThreads = 8;
+// Publishes block on the broker for up to --publish-timeout, and httplib holds a
+// worker for each keep-alive connection, so the pool is sized for the
+// publishers' connection pools (wrk -c32 starved 24 of 32 connections with 8).
+constexpr std::size_t kWorkerThreads = 64;
 constexpr std::size_t kKeepAliveMaxRequests = 1000;
 constexpr std::chrono::seconds kKeepAliveTimeout{5};
 constexpr std::chrono::seconds kWriteTimeout{5};
@@ -172,6 +173,10 @@ void ApiServer::installRoutes() {
   server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server.set_keep_alive_max_count(kKeepAliveMaxRequests);
   server.set_keep_alive_timeout(kKeepAliveTimeout.count());
+  // httplib writes an answer's head and body separately; without TCP_NODELAY
+  // Nagle holds the body until the client's delayed ACK (~40 ms on Linux), which
+  // capped a keep-alive connection at ~25 publishes/s (bench/ssebench, wrk).
+  server.set_tcp_nodelay(true);
   server.set_read_timeout(config_.requestTimeout);
   server.set_write_timeout(kWriteTimeout);
   // Requests with a Content-Length are refused by httplib itself; chunked ones by readBody below.
