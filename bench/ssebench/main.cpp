@@ -113,6 +113,7 @@ Options parseOptions(int argc, char** argv) {
 
 struct ServerSample {
   long rssKiB = 0;
+  long pssKiB = 0;  // shared pages split between the processes sharing them (nginx workers)
   double cpuSeconds = 0;
 };
 
@@ -125,6 +126,10 @@ ServerSample sampleServers(const std::vector<int>& pids) {
     while (std::getline(status, line)) {
       if (line.rfind("VmRSS:", 0) == 0)
         s.rssKiB += std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    while (std::getline(rollup, line)) {
+      if (line.rfind("Pss:", 0) == 0) s.pssKiB += std::strtol(line.c_str() + 4, nullptr, 10);
     }
     std::ifstream statFile("/proc/" + std::to_string(pid) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
@@ -268,6 +273,7 @@ int run(int argc, char** argv) {
       "\"reconnect\":{\"missed_per_channel\":%d,\"caught_up\":%llu,\"failures\":%llu,\"all_resumed\":%s,"
       "\"seconds\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f},"
       "\"server\":{\"rss_kib_before\":%ld,\"rss_kib_connected\":%ld,\"rss_kib_per_connection\":%.2f,"
+      "\"pss_kib_per_connection\":%.2f,"
       "\"cpu_s_live\":%.3f,\"cpu_s_total\":%.3f,\"cpu_us_per_delivery\":%.3f},"
       "\"loadgen_cpu_s\":%.3f,\"wall_s\":%.3f}\n",
       o.label.c_str(), o.connections, o.channels, o.workers, (unsigned long long)total.established,
@@ -287,6 +293,9 @@ int run(int argc, char** argv) {
       ms(total.resume.maxMicros()) / 1000, before.rssKiB, held.rssKiB,
       total.established > 0
           ? static_cast<double>(held.rssKiB - before.rssKiB) / static_cast<double>(total.established)
+          : 0,
+      total.established > 0
+          ? static_cast<double>(held.pssKiB - before.pssKiB) / static_cast<double>(total.established)
           : 0,
       serverCpuLive, after.cpuSeconds - before.cpuSeconds,
       total.liveEvents > 0 ? serverCpuLive * 1e6 / static_cast<double>(total.liveEvents) : 0, loadgenCpu,
