@@ -15,6 +15,9 @@ namespace ssebench {
 namespace {
 constexpr int kLoopTimeoutMs = 1;
 constexpr std::size_t kReadBufferBytes = 16 * 1024;
+// Below httplib's and nginx's keep-alive request limits, so the server never
+// closes a connection with pipelined requests still unanswered.
+constexpr int kRequestsPerConnection = 500;
 }  // namespace
 
 Publisher::Publisher(const Options& options, Control& control)
@@ -39,7 +42,8 @@ void Publisher::open(Connection& c, std::size_t index) {
   target.sin_port = htons(static_cast<std::uint16_t>(url_.port));
   inet_pton(AF_INET, url_.host.c_str(), &target.sin_addr);
   connect(c.fd, reinterpret_cast<sockaddr*>(&target), sizeof target);
-  c.connected = false;
+  c.inflight = 0;
+  c.requests = 0;
   c.reader.reset();
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
@@ -53,43 +57,54 @@ void Publisher::closeConnection(Connection& c) {
     ::close(c.fd);
     c.fd = -1;
   }
-  c.connected = false;
+  errors_ += static_cast<std::uint64_t>(c.inflight);  // unanswered: maybe stored, maybe not
+  c.inflight = 0;
+  c.out.clear();
+  c.outOffset = 0;
 }
 
-bool Publisher::send(Connection& c, std::uint32_t channel) {
+bool Publisher::canSend(const Connection& c) const {
+  if (c.fd < 0) {
+    return true;
+  }
+  return c.inflight < std::max(1, options_.publishPipeline) && c.requests < kRequestsPerConnection;
+}
+
+void Publisher::send(Connection& c, std::uint32_t channel) {
   std::uint32_t seq = control_.published[channel].fetch_add(1) + 1;
   std::string data = "{\"seq\":" + std::to_string(seq) + ",\"t\":" + std::to_string(wallMicros()) + "}";
   std::string ch = std::to_string(channel);
   std::string body = substitute(substitute(options_.publishBody, "{ch}", ch), "{data}", data);
-  c.out = "POST " + substitute(url_.target, "{ch}", ch) + " HTTP/1.1\r\nHost: " + url_.host +
-          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  std::size_t index = static_cast<std::size_t>(&c - connections_.data());
+  if (c.fd < 0) {
+    open(c, index);
+  }
+  if (c.outOffset == c.out.size()) {
+    c.out.clear();
+    c.outOffset = 0;
+  }
+  c.out += "POST " + substitute(url_.target, "{ch}", ch) + " HTTP/1.1\r\nHost: " + url_.host +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& header : options_.publishHeaders) {
     c.out += header + "\r\n";
   }
   c.out += "\r\n" + body;
-  c.outOffset = 0;
-  c.busy = true;
-  c.reader.reset();
+  ++c.inflight;
+  ++c.requests;
   ++sent_;
-  std::size_t index = static_cast<std::size_t>(&c - connections_.data());
-  if (c.fd < 0) {
-    open(c, index);
-  } else {
-    onWritable(c, index);
-  }
-  return true;
+  onWritable(c, index);
 }
 
 void Publisher::onWritable(Connection& c, std::size_t index) {
-  c.connected = true;
-  while (c.busy && c.outOffset < c.out.size()) {
+  while (c.outOffset < c.out.size()) {
     ssize_t n = ::send(c.fd, c.out.data() + c.outOffset, c.out.size() - c.outOffset, MSG_NOSIGNAL);
     if (n < 0 && errno == EAGAIN) {
       break;
     }
+    if (n < 0 && errno == ENOTCONN) {
+      break;  // still connecting: EPOLLOUT will tell
+    }
     if (n <= 0) {
-      ++errors_;
-      c.busy = false;
       closeConnection(c);
       return;
     }
@@ -108,23 +123,29 @@ void Publisher::onReadable(Connection& c) {
     return;
   }
   if (n <= 0) {
-    if (c.busy) {
-      ++errors_;  // the answer never came: the notification may or may not be stored
-      c.busy = false;
+    closeConnection(c);
+    return;
+  }
+  // Several pipelined answers may arrive in one read.
+  std::string_view bytes(buffer, static_cast<std::size_t>(n));
+  while (!bytes.empty() || c.reader.headComplete()) {
+    std::size_t consumed = 0;
+    auto result = c.reader.feed(
+        bytes, [](std::string_view) {}, &consumed);
+    bytes.remove_prefix(consumed);
+    if (result == HttpResponseReader::Result::needMore) {
+      return;
     }
-    closeConnection(c);
-    return;
-  }
-  auto result = c.reader.feed(std::string_view(buffer, static_cast<std::size_t>(n)), [](std::string_view) {});
-  if (result == HttpResponseReader::Result::needMore) {
-    return;
-  }
-  if (result == HttpResponseReader::Result::error || c.reader.status() < 200 || c.reader.status() >= 300) {
-    ++errors_;
-  }
-  c.busy = false;
-  if (result == HttpResponseReader::Result::error || !c.reader.keepAlive()) {
-    closeConnection(c);
+    if (result == HttpResponseReader::Result::error || c.reader.status() < 200 || c.reader.status() >= 300) {
+      ++errors_;
+    }
+    --c.inflight;
+    bool keepAlive = result != HttpResponseReader::Result::error && c.reader.keepAlive();
+    c.reader.reset();
+    if (!keepAlive || (c.inflight == 0 && c.requests >= kRequestsPerConnection)) {
+      closeConnection(c);
+      return;
+    }
   }
 }
 
@@ -139,8 +160,8 @@ void Publisher::publish(std::uint64_t count, double rate, std::uint64_t deadline
     while (done < due) {
       auto channel = static_cast<std::uint32_t>(next_ % channels);
       Connection& c = connections_[channel % connections_.size()];
-      if (c.busy) {
-        break;  // keeps each channel in order: its connection has one request in flight
+      if (!canSend(c)) {
+        break;  // keeps each channel in order: it waits for its own connection
       }
       send(c, channel);
       ++next_;
@@ -148,7 +169,7 @@ void Publisher::publish(std::uint64_t count, double rate, std::uint64_t deadline
     }
     bool anyBusy = false;
     for (const auto& c : connections_) {
-      anyBusy = anyBusy || c.busy;
+      anyBusy = anyBusy || c.inflight > 0;
     }
     if (done == count && !anyBusy) {
       break;
@@ -160,7 +181,7 @@ void Publisher::publish(std::uint64_t count, double rate, std::uint64_t deadline
       if (c.fd < 0) {
         continue;
       }
-      if ((events[i].events & EPOLLOUT) != 0 && c.busy) {
+      if ((events[i].events & EPOLLOUT) != 0) {
         onWritable(c, index);
       }
       if (c.fd >= 0 && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {

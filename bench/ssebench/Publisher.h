@@ -2,9 +2,11 @@
 //
 // It publishes `{"seq":N,"t":T}` notifications at a fixed aggregate rate over a
 // few keep-alive HTTP/1.1 connections, round-robin over the channels. Channel c
-// always goes over connection c % K with one request in flight per connection,
-// so a channel's notifications reach the server in seq order. A connection the
-// server closes (keep-alive limits) is reopened transparently.
+// always goes over connection c % K, pipelined (up to --publish-pipeline
+// requests in flight, answered in order), so a channel's notifications reach
+// the server in seq order and a server that answers slowly does not slow the
+// publish rate down (open loop). A connection is retired after a bounded number
+// of requests, below the servers' keep-alive limits, and reopened.
 #pragma once
 
 #include <cstdint>
@@ -33,14 +35,15 @@ class Publisher {
  private:
   struct Connection {
     int fd = -1;
-    bool busy = false;
-    bool connected = false;
+    int inflight = 0;
+    int requests = 0;  // sent on this connection since it was opened
     std::string out;
     std::size_t outOffset = 0;
     HttpResponseReader reader;
   };
 
-  bool send(Connection& c, std::uint32_t channel);
+  bool canSend(const Connection& c) const;
+  void send(Connection& c, std::uint32_t channel);
   void open(Connection& c, std::size_t index);
   void closeConnection(Connection& c);
   void onReadable(Connection& c);

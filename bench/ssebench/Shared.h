@@ -39,6 +39,7 @@ struct Options {
   double publishRate = 0;  // notifications per second, all channels together
   double publishSeconds = 0;
   int publishConnections = 4;
+  int publishPipeline = 1;  // requests in flight per publish connection (1: closed loop)
   int graceSeconds = 10;
   int holdSeconds = 0;       // idle: how long connections are held before sampling
   int reconnectMissed = 0;   // > 0: disconnect all, publish this many per channel, reconnect all

@@ -72,6 +72,8 @@ Options parseOptions(int argc, char** argv) {
       o.publishSeconds = std::stod(v);
     else if (flag == "--publish-connections")
       o.publishConnections = std::stoi(v);
+    else if (flag == "--publish-pipeline")
+      o.publishPipeline = std::stoi(v);
     else if (flag == "--grace")
       o.graceSeconds = std::stoi(v);
     else if (flag == "--hold")
@@ -129,7 +131,8 @@ ServerSample sampleServers(const std::vector<int>& pids) {
     }
     std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
     while (std::getline(rollup, line)) {
-      if (line.rfind("Pss:", 0) == 0) s.pssKiB += std::strtol(line.c_str() + 4, nullptr, 10);
+      if (line.rfind("Pss:", 0) == 0)
+        s.pssKiB += std::strtol(line.c_str() + 4, nullptr, 10);
     }
     std::ifstream statFile("/proc/" + std::to_string(pid) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
