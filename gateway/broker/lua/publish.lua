@@ -11,8 +11,8 @@
 -- Returns {'ok', id...}, {'replayed', id...} (the ids stored under the
 -- idempotency key) or {'conflict'} (the key was used with another digest).
 --
--- Per item: prev = meta.last (or 0-0); XADD with approximate MAXLEN (cheap,
--- keeps at least history-size entries); XTRIM MINID drops entries older than
+-- Per item: prev = meta.last (or 0-0, or this call's previous id on the channel); XADD with approximate MAXLEN (cheap,
+-- keeps at least history-size entries); once per channel after the items: XTRIM MINID drops entries older than
 -- the history TTL; the meta hash (gen = first id of the generation, last =
 -- newest id) lives longer than the stream so a resume can tell expired/trimmed
 -- history from a lost one; PUBLISH carries "<id>\n<prev>\n<event>\n<us>\n<data>"
@@ -45,6 +45,14 @@ local count = (#ARGV - FIXED_ARGS) / 3
 local result = {'ok'}
 local ids = {}
 
+-- A batch often repeats channels: prev comes from this call's own last id for
+-- the channel, and the per-channel upkeep (trim, meta, TTLs) runs once per
+-- channel after the loop with the channel's newest id -- the same end state as
+-- doing it per item, for 2 Redis calls per item instead of 8.
+local lastId = {}     -- metaKey -> newest id stored by this call
+local firstId = {}    -- metaKey -> first id stored by this call
+local streamOf = {}   -- metaKey -> stream key
+local touched = {}    -- metaKeys in first-use order
 for i = 1, count do
   local streamKey = KEYS[keyBase + 2 * i - 1]
   local metaKey = KEYS[keyBase + 2 * i]
@@ -52,22 +60,36 @@ for i = 1, count do
   local event = ARGV[FIXED_ARGS + 3 * i - 1]
   local data = ARGV[FIXED_ARGS + 3 * i]
 
-  local prev = redis.call('HGET', metaKey, 'last') or '0-0'
+  local prev = lastId[metaKey]
+  if not prev then
+    prev = redis.call('HGET', metaKey, 'last') or '0-0'
+    touched[#touched + 1] = metaKey
+    streamOf[metaKey] = streamKey
+  end
   local id = redis.call('XADD', streamKey, 'MAXLEN', '~', historySize, '*',
                         'p', prev, 'e', event, 'd', data, 't', publishedUs)
+  if not firstId[metaKey] then
+    firstId[metaKey] = id
+  end
+  lastId[metaKey] = id
+  redis.call('PUBLISH', livePrefix .. channel,
+             id .. '\n' .. prev .. '\n' .. event .. '\n' .. publishedUs .. '\n' .. data)
+  ids[i] = id
+  result[i + 1] = id
+end
+
+for _, metaKey in ipairs(touched) do
+  local streamKey = streamOf[metaKey]
+  local id = lastId[metaKey]
   local idMs = tonumber(string.match(id, '^(%d+)-'))
   local cutoffMs = idMs - historyTtl
   if cutoffMs > 0 then
     redis.call('XTRIM', streamKey, 'MINID', string.format('%d', cutoffMs) .. '-0')
   end
-  redis.call('HSETNX', metaKey, 'gen', id)
+  redis.call('HSETNX', metaKey, 'gen', firstId[metaKey])
   redis.call('HSET', metaKey, 'last', id)
   redis.call('PEXPIRE', streamKey, ARGV[5])
   redis.call('PEXPIRE', metaKey, metaTtl)
-  redis.call('PUBLISH', livePrefix .. channel,
-             id .. '\n' .. prev .. '\n' .. event .. '\n' .. publishedUs .. '\n' .. data)
-  ids[i] = id
-  result[i + 1] = id
 end
 
 if hasIdempotency then
