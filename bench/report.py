@@ -214,7 +214,7 @@ def docs(results_dir, docs_dir):
                 out += [plot(docs_dir, "fanout-deliveries", "fanout: deliveries/s", "deliveries/s", rows, SERVERS), ""]
     summary = ["## Targets", "", "| target | measured (herald vs Nchan, same run) | |", "|---|---|---|"]
     summary += [f"| {t} | {m} | {verdict(ok)} |" for t, m, ok in targets]
-    out[9:9] = summary + [""]
+    out[10:10] = summary + [""]
     # Hand-written analysis (why a target holds or fails), kept beside the generator.
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
     if os.path.exists(notes):
