@@ -11,9 +11,9 @@
 #include "api/ErrorBody.h"
 #include "api/HistoryRequest.h"
 #include "api/HttpRules.h"
-#include "gateway/core/ListenAddress.h"
 #include "api/Idempotency.h"
 #include "api/PublishRequest.h"
+#include "gateway/core/ListenAddress.h"
 
 namespace herald {
 
@@ -42,7 +42,6 @@ constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr std::chrono::milliseconds kStartWait{5000};
 constexpr std::chrono::milliseconds kStartPoll{5};
 constexpr const char* kRetryAfterSeconds = "1";
-constexpr const char* kPreflightMaxAgeSeconds = "600";
 constexpr const char* kJson = "application/json";
 
 constexpr const char* kPublishPath = "/v1/notifications";
@@ -114,11 +113,10 @@ void runGuarded(const httplib::Request& req, httplib::Response& res, const std::
 
 }  // namespace
 
-ApiServer::ApiServer(const Config& config, Broker& broker)
-    : config_(config),
-      broker_(broker),
-      apiKeys_(config.apiKeys),
-      server_(std::make_unique<httplib::Server>()) {
+namespace {
+// --api-key plus the keys of --api-key-file; throws std::runtime_error naming the file.
+std::vector<std::string> loadApiKeys(const Config& config) {
+  std::vector<std::string> keys = config.apiKeys;
   if (!config.apiKeyFile.empty()) {
     std::ifstream file(config.apiKeyFile);
     if (!file) {
@@ -127,9 +125,45 @@ ApiServer::ApiServer(const Config& config, Broker& broker)
     std::stringstream contents;
     contents << file.rdbuf();
     auto fileKeys = parseApiKeyFile(contents.str());
-    apiKeys_.insert(apiKeys_.end(), fileKeys.begin(), fileKeys.end());
+    keys.insert(keys.end(), fileKeys.begin(), fileKeys.end());
   }
+  return keys;
+}
+}  // namespace
+
+ApiServer::ApiServer(const Config& config, Broker& broker)
+    : config_(config),
+      broker_(broker),
+      cors_(config.corsOrigins),
+      apiKeys_(std::make_shared<const std::vector<std::string>>(loadApiKeys(config))),
+      server_(std::make_unique<httplib::Server>()) {
   installRoutes();
+}
+
+bool ApiServer::reloadApiKeys() {
+  if (config_.apiKeyFile.empty()) {
+    spdlog::info("SIGHUP: no --api-key-file to reload");
+    return false;
+  }
+  try {
+    auto keys = std::make_shared<const std::vector<std::string>>(loadApiKeys(config_));
+    std::size_t count = keys->size();
+    {
+      std::lock_guard lock(keysMutex_);
+      apiKeys_ = std::move(keys);
+    }
+    // The count only: keys are credentials and never logged.
+    spdlog::info("reloaded {}: {} api keys in use", config_.apiKeyFile, count);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("SIGHUP: {}; keeping the previous keys", e.what());
+    return false;
+  }
+}
+
+std::shared_ptr<const std::vector<std::string>> ApiServer::currentKeys() const {
+  std::lock_guard lock(keysMutex_);
+  return apiKeys_;
 }
 
 ApiServer::~ApiServer() {
@@ -137,20 +171,23 @@ ApiServer::~ApiServer() {
 }
 
 bool ApiServer::isAuthorizedPublisher(const httplib::Request& req) const {
-  if (config_.apiKeys.empty() && config_.apiKeyFile.empty()) {
+  if (!keysConfigured()) {
     // No key configured: the api is meant for the node's own host (a sidecar or local backend).
     return isLoopbackAddress(req.remote_addr);
   }
-  return bearerMatchesKey(req.get_header_value("Authorization"), apiKeys_);
+  return bearerMatchesKey(req.get_header_value("Authorization"), *currentKeys());
 }
 
 bool ApiServer::rejectedPublisher(const httplib::Request& req, httplib::Response& res) const {
   if (isAuthorizedPublisher(req)) {
     return false;
   }
-  if (config_.apiKeys.empty() && config_.apiKeyFile.empty()) {
+  if (!keysConfigured()) {
+    spdlog::info("api: 403 for {}: not loopback and no API key configured", req.remote_addr);
     sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may use this");
   } else {
+    spdlog::info("api: 401 for {}: {}", req.remote_addr,
+                 req.has_header("Authorization") ? "API key not accepted" : "no Authorization header");
     res.set_header("WWW-Authenticate", "Bearer");
     sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
   }
@@ -158,14 +195,9 @@ bool ApiServer::rejectedPublisher(const httplib::Request& req, httplib::Response
 }
 
 void ApiServer::applyCors(const httplib::Request& req, httplib::Response& res) const {
-  auto origin = req.get_header_value("Origin");
-  if (origin.empty() || std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), origin) ==
-                            config_.corsOrigins.end()) {
-    return;
+  for (const auto& [name, value] : cors_.responseHeaders(req.get_header_value("Origin"))) {
+    res.set_header(name, value);
   }
-  res.set_header("Access-Control-Allow-Origin", origin);
-  res.set_header("Access-Control-Allow-Credentials", "true");
-  res.set_header("Vary", "Origin");
 }
 
 void ApiServer::installRoutes() {
@@ -278,16 +310,16 @@ void ApiServer::installRoutes() {
     server.Put(pattern, refuseUnread);
     server.Patch(pattern, refuseUnread);
     server.Delete(pattern, refuseUnread);
-    server.Options(pattern, [allow = allow](const httplib::Request& req, httplib::Response& res) {
+    server.Options(pattern, [this, allow = allow](const httplib::Request& req, httplib::Response& res) {
       res.status = kNoContent;
       res.set_header("Allow", allow);
-      if (res.has_header("Access-Control-Allow-Origin")) {
-        res.set_header("Access-Control-Allow-Methods", allow);
-        res.set_header("Access-Control-Allow-Headers",
-                       req.has_header("Access-Control-Request-Headers")
-                           ? req.get_header_value("Access-Control-Request-Headers")
-                           : "Authorization, Content-Type, Idempotency-Key");
-        res.set_header("Access-Control-Max-Age", kPreflightMaxAgeSeconds);
+      // The pre-routing handler already set the plain CORS headers; a preflight adds the rest.
+      for (const auto& [name, value] :
+           cors_.preflightHeaders(req.get_header_value("Origin"), allow,
+                                  req.get_header_value("Access-Control-Request-Headers"))) {
+        if (!res.has_header(name)) {
+          res.set_header(name, value);
+        }
       }
     });
   }

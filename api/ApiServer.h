@@ -13,12 +13,14 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gateway/broker/Broker.h"
 #include "gateway/config/Config.h"
+#include "gateway/core/CorsPolicy.h"
 #include "gateway/metrics/Metrics.h"
 
 namespace httplib {
@@ -47,6 +49,10 @@ class ApiServer {
   void stop();
   // While draining, /readyz answers 503 `draining`; publishes and history are still served.
   void setDraining(bool draining) { draining_ = draining; }
+  // Re-reads --api-key-file (on SIGHUP): the keys become --api-key plus the file's. When
+  // the file cannot be read the old keys stay and the error is logged; returns whether
+  // the reload happened.
+  bool reloadApiKeys();
   // The Prometheus text /metrics serves; without one, /metrics is 404. Call before start().
   void setMetricsSource(std::function<std::string()> source) { metricsSource_ = std::move(source); }
   // Where publishes, history reads and errors are counted, and what /metrics and /v1/stats
@@ -63,16 +69,22 @@ class ApiServer {
                      bool batch);
   void handleHistory(const httplib::Request& req, httplib::Response& res);
   void handleReady(httplib::Response& res);
-  // May this client publish or read history? (a later issue extends the key checks here)
+  // May this client publish or read history?
   bool isAuthorizedPublisher(const httplib::Request& req) const;
   // Answers 403/401 and returns true when the client may not publish or read history.
   bool rejectedPublisher(const httplib::Request& req, httplib::Response& res) const;
   void applyCors(const httplib::Request& req, httplib::Response& res) const;
   void installWebRoutes();  // in api/WebRoutes.cpp
 
+  bool keysConfigured() const { return !config_.apiKeys.empty() || !config_.apiKeyFile.empty(); }
+  std::shared_ptr<const std::vector<std::string>> currentKeys() const;
+
   const Config& config_;
   Broker& broker_;
-  std::vector<std::string> apiKeys_;  // --api-key and --api-key-file together
+  CorsPolicy cors_;
+  mutable std::mutex keysMutex_;
+  // --api-key and --api-key-file together; replaced whole on reload (readers keep their copy).
+  std::shared_ptr<const std::vector<std::string>> apiKeys_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> draining_{false};

@@ -1,5 +1,6 @@
 // herald: entry point. Parses the configuration, starts the broker, the stream
-// threads and both listeners, then waits for SIGTERM/SIGINT.
+// threads and both listeners, then waits for SIGTERM/SIGINT (SIGHUP re-reads
+// --api-key-file).
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,7 @@ sigset_t blockShutdownSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return set;
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
                  config.maxBuffer, config.maxBodyBytes, config.maxConnections, config.shedLag.count(),
                  config.shedRss, config.heartbeat.count(), config.retry.count(), config.corsOrigins.size(),
                  api.port());
-    if (config.jwtSecret.empty() && config.jwtPublicKey.empty()) {
+    if (!stream.requiresToken()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }
     if (config.apiKeys.empty() && config.apiKeyFile.empty()) {
@@ -96,7 +98,10 @@ int main(int argc, char** argv) {
     }
 
     int received = 0;
-    sigwait(&signals, &received);
+    // SIGHUP re-reads --api-key-file; SIGTERM/SIGINT start the drain.
+    while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+      api.reloadApiKeys();
+    }
     // Drain: not ready at once (the load balancer stops sending new clients), no new
     // connections, open streams ended with retry: spread over --drain-time, then exit.
     // A second signal exits at once.
@@ -109,7 +114,10 @@ int main(int argc, char** argv) {
     auto deadline = std::chrono::steady_clock::now() + config.drainTime + kDrainGrace;
     timespec poll{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kDrainPoll).count()};
     while (shards.admission().openStreams() > 0 && std::chrono::steady_clock::now() < deadline) {
-      if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+      int again = sigtimedwait(&signals, nullptr, &poll);
+      if (again == SIGHUP) {
+        api.reloadApiKeys();
+      } else if (again > 0) {
         spdlog::warn("second signal: exiting without waiting for {} streams",
                      shards.admission().openStreams());
         std::_Exit(EXIT_SUCCESS);

@@ -17,45 +17,8 @@ constexpr double kMillisPerMinute = 60 * kMillisPerSecond;
 constexpr double kMillisPerHour = 60 * kMillisPerMinute;
 constexpr double kBytesPerKiB = 1024.0;
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
-// Far beyond any sensible setting (about 31 years, 1 PiB); keeps the conversions exact in a double.
-constexpr double kMaxDurationMillis = 1e12;
-constexpr double kMaxSizeBytes = 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0;
 constexpr long kMaxPort = 65535;
 constexpr int kExitUsageError = 2;
-
-// The leading `<digits>[.<digits>]` of `text` as a double, and the unit text after it.
-struct NumberAndUnit {
-  double value;
-  std::string_view unit;
-  bool fractional;
-};
-
-std::optional<NumberAndUnit> splitNumber(std::string_view text) {
-  std::size_t pos = 0;
-  auto digitsFrom = [&](std::size_t start) {
-    std::size_t end = start;
-    while (end < text.size() && text[end] >= '0' && text[end] <= '9') {
-      ++end;
-    }
-    return end;
-  };
-  pos = digitsFrom(0);
-  if (pos == 0) {
-    return std::nullopt;
-  }
-  bool fractional = false;
-  if (pos < text.size() && text[pos] == '.') {
-    std::size_t end = digitsFrom(pos + 1);
-    if (end == pos + 1) {
-      return std::nullopt;  // "1." has no fraction digits
-    }
-    pos = end;
-    fractional = true;
-  }
-  // The number part is plain ASCII decimal, so strtod (C locale at start-up) reads it whole.
-  std::string number(text.substr(0, pos));
-  return NumberAndUnit{std::strtod(number.c_str(), nullptr), text.substr(pos), fractional};
-}
 
 std::string inQuotes(std::string_view text) {
   return "'" + std::string(text) + "'";
@@ -144,7 +107,10 @@ struct RawSettings {
   std::size_t maxConnections = 0;
   int threads = 0;
   std::vector<std::string> apiKeys, corsOrigins;
-  std::string apiKeyFile, jwtSecret, jwtPublicKey, logLevel, logFormat;
+  std::string apiKeyFile, jwtSecret, jwtSecretFile, jwtPublicKey, jwtLeeway, jwtAudience, jwtIssuer, logLevel,
+      logFormat;
+  std::string maxHeaderBytes, maxRequestLine;
+  std::size_t maxHeaders = 0, maxChannelsPerStream = 0, maxConnectionsPerIp = 0;
 };
 
 std::string millisText(milliseconds value) {
@@ -215,8 +181,21 @@ Config convert(const RawSettings& raw) {
   config.apiKeys = raw.apiKeys;
   config.apiKeyFile = raw.apiKeyFile;
   config.jwtSecret = raw.jwtSecret;
+  config.jwtSecretFile = raw.jwtSecretFile;
   config.jwtPublicKey = raw.jwtPublicKey;
+  config.jwtLeeway = durationSetting("--jwt-leeway", raw.jwtLeeway, true);
+  config.jwtAudience = raw.jwtAudience;
+  config.jwtIssuer = raw.jwtIssuer;
   config.corsOrigins = raw.corsOrigins;
+
+  config.maxHeaderBytes = sizeSetting("--max-header-bytes", raw.maxHeaderBytes);
+  config.maxRequestLine = sizeSetting("--max-request-line", raw.maxRequestLine);
+  if (raw.maxHeaders < 1 || raw.maxChannelsPerStream < 1) {
+    throw ConfigError("--max-headers and --max-channels-per-stream must be at least 1");
+  }
+  config.maxHeaders = raw.maxHeaders;
+  config.maxChannelsPerStream = raw.maxChannelsPerStream;
+  config.maxConnectionsPerIp = raw.maxConnectionsPerIp;
 
   requireOneOf("--log-level", raw.logLevel, {"trace", "debug", "info", "warn", "error"});
   requireOneOf("--log-format", raw.logFormat, {"text", "json"});
@@ -226,57 +205,6 @@ Config convert(const RawSettings& raw) {
 }
 
 }  // namespace
-
-milliseconds parseDuration(std::string_view text) {
-  auto parsed = splitNumber(text);
-  if (!parsed) {
-    throw ConfigError("expected a duration like 15, 1.5, 500ms, 3s, 5m or 24h, got " + inQuotes(text));
-  }
-  double factor = 0;
-  if (parsed->unit.empty() || parsed->unit == "s") {
-    factor = kMillisPerSecond;
-  } else if (parsed->unit == "ms") {
-    factor = 1;
-  } else if (parsed->unit == "m") {
-    factor = kMillisPerMinute;
-  } else if (parsed->unit == "h") {
-    factor = kMillisPerHour;
-  } else {
-    throw ConfigError("unknown duration unit " + inQuotes(parsed->unit) + " in " + inQuotes(text) +
-                      " (use ms, s, m or h)");
-  }
-  double millis = parsed->value * factor;
-  if (millis > kMaxDurationMillis) {
-    throw ConfigError("duration " + inQuotes(text) + " is too long");
-  }
-  return milliseconds{std::llround(millis)};
-}
-
-std::size_t parseSize(std::string_view text) {
-  auto parsed = splitNumber(text);
-  if (!parsed) {
-    throw ConfigError("expected a size like 65536, 256KiB or 1MiB, got " + inQuotes(text));
-  }
-  double factor = 0;
-  if (parsed->unit.empty()) {
-    factor = 1;
-  } else if (parsed->unit == "KiB") {
-    factor = kBytesPerKiB;
-  } else if (parsed->unit == "MiB") {
-    factor = kBytesPerMiB;
-  } else {
-    throw ConfigError("unknown size unit " + inQuotes(parsed->unit) + " in " + inQuotes(text) +
-                      " (use KiB or MiB)");
-  }
-  double bytes = parsed->value * factor;
-  if (bytes != std::floor(bytes)) {
-    throw ConfigError("size " + inQuotes(text) + " is not a whole number of bytes");
-  }
-  if (bytes > kMaxSizeBytes) {
-    throw ConfigError("size " + inQuotes(text) + " is too large");
-  }
-  return static_cast<std::size_t>(bytes);
-}
 
 ConfigParse parseConfig(int argc, const char* const* argv) {
   const Config defaults;
@@ -303,9 +231,18 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .corsOrigins = {},
       .apiKeyFile = defaults.apiKeyFile,
       .jwtSecret = defaults.jwtSecret,
+      .jwtSecretFile = defaults.jwtSecretFile,
       .jwtPublicKey = defaults.jwtPublicKey,
+      .jwtLeeway = millisText(defaults.jwtLeeway),
+      .jwtAudience = defaults.jwtAudience,
+      .jwtIssuer = defaults.jwtIssuer,
       .logLevel = defaults.logLevel,
       .logFormat = defaults.logFormat,
+      .maxHeaderBytes = bytesText(defaults.maxHeaderBytes),
+      .maxRequestLine = bytesText(defaults.maxRequestLine),
+      .maxHeaders = defaults.maxHeaders,
+      .maxChannelsPerStream = defaults.maxChannelsPerStream,
+      .maxConnectionsPerIp = defaults.maxConnectionsPerIp,
   };
 
   CLI::App app{"herald: a push-notification gateway (REST in, Server-Sent Events out)", "herald"};
@@ -357,15 +294,34 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
                            ->allow_extra_args(false)
                            ->type_name("KEY");
   scalar("--api-key-file", raw.apiKeyFile, "HERALD_API_KEY_FILE",
-         "File of api keys, one per line, # comments", "PATH");
-  scalar("--jwt-secret", raw.jwtSecret, "HERALD_JWT_SECRET", "HS256 secret for subscriber tokens", "SECRET");
+         "File of api keys, one per line, # comments; re-read on SIGHUP", "PATH");
+  scalar("--jwt-secret", raw.jwtSecret, "HERALD_JWT_SECRET",
+         "HS256 secret for subscriber tokens (unset: subscribing is open)", "SECRET");
+  scalar("--jwt-secret-file", raw.jwtSecretFile, "HERALD_JWT_SECRET_FILE",
+         "File holding the HS256 secret (instead of --jwt-secret)", "PATH");
   scalar("--jwt-public-key", raw.jwtPublicKey, "HERALD_JWT_PUBLIC_KEY",
-         "PEM public key file for RS256/ES256 subscriber tokens", "PATH");
-  auto* corsOption = app.add_option("--cors-origin", raw.corsOrigins,
-                                    "Allowed browser origin; repeatable (env HERALD_CORS_ORIGIN, "
-                                    "comma-separated)")
-                         ->allow_extra_args(false)
-                         ->type_name("ORIGIN");
+         "PEM public key file: RSA -> RS256 tokens, EC P-256 -> ES256", "PATH");
+  scalar("--jwt-leeway", raw.jwtLeeway, "HERALD_JWT_LEEWAY", "Clock skew allowed on exp and nbf", duration);
+  scalar("--jwt-audience", raw.jwtAudience, "HERALD_JWT_AUDIENCE", "Required aud claim (unset: not checked)",
+         "TEXT");
+  scalar("--jwt-issuer", raw.jwtIssuer, "HERALD_JWT_ISSUER", "Required iss claim (unset: not checked)",
+         "TEXT");
+  scalar("--max-header-bytes", raw.maxHeaderBytes, "HERALD_MAX_HEADER_BYTES",
+         "Stream request line + headers, larger is 431", size);
+  scalar("--max-headers", raw.maxHeaders, "HERALD_MAX_HEADERS", "Stream request header count, more is 431",
+         "COUNT");
+  scalar("--max-request-line", raw.maxRequestLine, "HERALD_MAX_REQUEST_LINE",
+         "Stream request target length, longer is 414", size);
+  scalar("--max-channels-per-stream", raw.maxChannelsPerStream, "HERALD_MAX_CHANNELS_PER_STREAM",
+         "Channels one stream may subscribe to", "COUNT");
+  scalar("--max-connections-per-ip", raw.maxConnectionsPerIp, "HERALD_MAX_CONNECTIONS_PER_IP",
+         "Open stream connections per client address, more is 429 (0 = no limit)", "COUNT");
+  auto* corsOption =
+      app.add_option("--cors-origin", raw.corsOrigins,
+                     "Allowed browser origin, or * (no credentials); repeatable (env HERALD_CORS_ORIGIN, "
+                     "comma-separated)")
+          ->allow_extra_args(false)
+          ->type_name("ORIGIN");
   scalar("--log-level", raw.logLevel, "HERALD_LOG_LEVEL", "trace|debug|info|warn|error", "LEVEL");
   scalar("--log-format", raw.logFormat, "HERALD_LOG_FORMAT", "text|json", "FORMAT");
 

@@ -46,12 +46,23 @@ struct Config {
   // Api
   std::size_t maxBodyBytes = 65536;
 
-  // Security (enforced by later issues; the flags exist so deployments can set them now)
+  // Security (docs/security.md)
   std::vector<std::string> apiKeys;
-  std::string apiKeyFile;
+  std::string apiKeyFile;  // re-read on SIGHUP
   std::string jwtSecret;
-  std::string jwtPublicKey;
+  std::string jwtSecretFile;
+  std::string jwtPublicKey;  // a PEM file
+  milliseconds jwtLeeway{5000};
+  std::string jwtAudience;
+  std::string jwtIssuer;
   std::vector<std::string> corsOrigins;
+
+  // Limits of the stream listener's requests (the api's are --max-body and fixed caps)
+  std::size_t maxHeaderBytes = 8 * 1024;  // request line and headers together
+  std::size_t maxHeaders = 64;
+  std::size_t maxRequestLine = 4 * 1024;  // the request target
+  std::size_t maxChannelsPerStream = 32;
+  std::size_t maxConnectionsPerIp = 0;  // 0 = no limit
 
   // Logs
   std::string logLevel = "info";

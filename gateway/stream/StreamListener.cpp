@@ -25,7 +25,11 @@ constexpr int kListenBacklog = 4096;
 }  // namespace
 
 StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& broker)
-    : config_(config), shards_(shards), broker_(broker) {}
+    : config_(config),
+      shards_(shards),
+      broker_(broker),
+      policy_(config),
+      limiter_(config.maxConnectionsPerIp) {}
 
 void StreamListener::start() {
   auto address = ListenAddress::parse(config_.streamListen);
@@ -72,7 +76,12 @@ asio::awaitable<void> StreamListener::acceptLoop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<StreamSession>(std::move(socket), hub, broker_, config_);
+    auto peer = socket.remote_endpoint(ec);
+    if (ec) {
+      continue;  // already gone
+    }
+    auto slot = limiter_.acquire(peer.address());
+    auto session = std::make_shared<StreamSession>(std::move(socket), hub, broker_, policy_, std::move(slot));
     asio::post(hub.io(), [session = std::move(session)] { session->start(); });
   }
 }

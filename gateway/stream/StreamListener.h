@@ -1,5 +1,7 @@
 // StreamListener: the public SSE listener. Accepts connections and hands each
-// one to the next stream thread (shard), where its StreamSession lives.
+// one to the next stream thread (shard), where its StreamSession lives. It owns
+// what every session of the listener is judged by: the StreamPolicy (token
+// verifier, CORS, limits) and the per-address connection count.
 #pragma once
 
 #include <atomic>
@@ -10,12 +12,17 @@
 #include "gateway/broker/Broker.h"
 #include "gateway/config/Config.h"
 #include "gateway/hub/ShardSet.h"
+#include "gateway/stream/ConnectionLimiter.h"
+#include "gateway/stream/StreamRequest.h"
 
 namespace herald {
 
 class StreamListener {
  public:
+  // Throws std::runtime_error when the JWT key setting cannot be used.
   StreamListener(const Config& config, ShardSet& shards, Broker& broker);
+  // True when subscribers must present a token.
+  bool requiresToken() const { return policy_.verifier != nullptr; }
 
   // Binds --stream-listen (throws std::runtime_error with the reason if it cannot)
   // and starts accepting on the first shard's thread.
@@ -30,6 +37,8 @@ class StreamListener {
   const Config& config_;
   ShardSet& shards_;
   Broker& broker_;
+  StreamPolicy policy_;
+  ConnectionLimiter limiter_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   unsigned short port_ = 0;
 };

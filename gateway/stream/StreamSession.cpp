@@ -1,6 +1,7 @@
 #include "gateway/stream/StreamSession.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,11 +15,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <nlohmann/json.hpp>
-#include <algorithm>
-#include <random>
 
 #include "gateway/core/StreamCursor.h"
-#include "gateway/metrics/ErrorCodes.h"
 #include "gateway/sse/SseEncoder.h"
 #include "gateway/stream/StreamResponses.h"
 
@@ -28,21 +26,8 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 namespace {
-constexpr std::size_t kMaxRequestHeaderBytes = 8 * 1024;
-constexpr std::string_view kEventsPath = "/v1/events";
 constexpr std::string_view kPreambleComment = "herald stream";
 constexpr std::string_view kResetEvent = "herald.reset";
-// Streams ended by the server (e.g. the broker is unreachable) ask clients to come
-// back after --retry plus up to this much jitter, so they do not return in lockstep.
-constexpr double kRetryJitterFraction = 0.5;
-
-std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<long long> extra(0,
-                                                 static_cast<long long>(base.count() * kRetryJitterFraction));
-  return base + std::chrono::milliseconds(extra(rng));
-}
-
 std::string envelopeData(const Notification& n) {
   std::string out = R"({"channel":")" + n.channel + R"(","id":")" + n.id.str() + '"';
   if (!n.event.empty()) {
@@ -54,93 +39,19 @@ std::string envelopeData(const Notification& n) {
 }  // namespace
 
 StreamSession::StreamSession(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker,
-                             const Config& config)
-    : socket_(std::move(socket)), hub_(hub), broker_(broker), config_(config) {}
+                             const StreamPolicy& policy, ConnectionLimiter::Slot slot)
+    : socket_(std::move(socket)),
+      hub_(hub),
+      broker_(broker),
+      policy_(policy),
+      config_(policy.config),
+      slot_(std::move(slot)) {}
 
 StreamSession::~StreamSession() = default;
 
 void StreamSession::start() {
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->readRequest(); }, asio::detached);
-}
-
-asio::awaitable<void> StreamSession::readRequest() {
-  auto self = shared_from_this();
-  // The header phase is bounded in time (slow clients must not hold a socket
-  // forever); the timer closes the socket, which fails the pending read.
-  asio::steady_timer deadline(socket_.get_executor());
-  deadline.expires_after(config_.requestTimeout);
-  deadline.async_wait([self](const boost::system::error_code& ec) {
-    if (!ec && self->state_ == State::reading) {
-      boost::system::error_code ignored;
-      self->socket_.close(ignored);
-    }
-  });
-
-  boost::beast::flat_buffer buffer;
-  http::request_parser<http::empty_body> parser;
-  parser.header_limit(kMaxRequestHeaderBytes);
-  auto [ec, bytes] = co_await http::async_read(socket_, buffer, parser, asio::as_tuple(asio::use_awaitable));
-  deadline.cancel();
-  (void)bytes;
-  if (ec) {
-    if (ec == http::error::header_limit) {
-      reject(431, "invalid_request", "request headers exceed 8 KiB");
-    } else if (ec == http::error::unexpected_body) {
-      reject(400, "invalid_request", "GET /v1/events takes no body");
-    } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message && socket_.is_open()) {
-      reject(400, "invalid_request", "malformed HTTP request");
-    } else {
-      close();
-    }
-    co_return;
-  }
-  const auto& request = parser.get();
-  std::string_view target = request.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path != kEventsPath) {
-    reject(404, "not_found", "no such resource; subscribe at GET /v1/events");
-    co_return;
-  }
-  if (request.method() != http::verb::get) {
-    reject(405, "method_not_allowed", "use GET", "Allow: GET\r\n");
-    co_return;
-  }
-  if (auto it = request.find(http::field::origin); it != request.end()) {
-    const auto& allowed = config_.corsOrigins;
-    auto match = std::find(allowed.begin(), allowed.end(), it->value());
-    corsOrigin_ = match == allowed.end() ? kNoCorsOrigin : static_cast<int>(match - allowed.begin());
-  }
-  std::optional<std::string_view> lastEventId;
-  if (auto it = request.find("Last-Event-ID"); it != request.end()) {
-    lastEventId = it->value();
-  }
-  auto parsed = parseSubscribeRequest(target, lastEventId);
-  if (auto* error = std::get_if<SubscribeError>(&parsed)) {
-    reject(error->status, error->code, error->message);
-    co_return;
-  }
-  join(std::move(std::get<SubscribeRequest>(parsed)));
-}
-
-void StreamSession::reject(int status, std::string_view code, std::string_view message,
-                           std::string_view extraHeaders) {
-  ShardStats::bump(hub_.stats().rejected[errorCodeIndex(code)]);
-  std::string headers(extraHeaders);
-  headers += corsHeaders(allowedOrigin());  // so a page can read why it was refused
-  respondAndClose(errorResponse(status, code, message, headers));
-}
-
-void StreamSession::respondAndClose(std::string response) {
-  state_ = State::closed;
-  auto frame = std::make_shared<const std::string>(std::move(response));
-  asio::async_write(socket_, asio::buffer(*frame),
-                    [self = shared_from_this(), frame](const boost::system::error_code&, std::size_t) {
-                      boost::system::error_code ignored;
-                      self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-                      self->socket_.close(ignored);
-                    });
 }
 
 void StreamSession::join(SubscribeRequest request) {
@@ -228,7 +139,7 @@ void StreamSession::finishJoin() {
     endStream("draining");
     return;
   }
-  std::string head = sseResponseHead(allowedOrigin());
+  std::string head = sseResponseHead(corsHeaderLines());
   head += sse::encodeRetry(config_.retry);
   head += sse::encodeComment(kPreambleComment);
   head += '\n';
@@ -287,9 +198,9 @@ void StreamSession::endStream(std::string_view why) {
   if (state_ == State::ending || state_ == State::closed) {
     return;
   }
-  std::string out = headQueued_ ? std::string() : sseResponseHead(allowedOrigin());
+  std::string out = headQueued_ ? std::string() : sseResponseHead(corsHeaderLines());
   headQueued_ = true;
-  out += sse::encodeRetry(jittered(config_.retry));
+  out += sse::encodeRetry(jitteredRetry(config_.retry));
   out += sse::encodeComment(why);
   out += '\n';
   // `ending` keeps writing what is queued (this last frame included), then closes.
@@ -434,8 +345,9 @@ void StreamSession::watchForClose() {
                           });
 }
 
-std::string_view StreamSession::allowedOrigin() const {
-  return corsOrigin_ == kNoCorsOrigin ? std::string_view{} : std::string_view(config_.corsOrigins[corsOrigin_]);
+std::string StreamSession::corsHeaderLines() const {
+  return corsOrigin_ == nullptr ? std::string()
+                                : CorsPolicy::asHeaderLines(CorsPolicy::headersFor(*corsOrigin_));
 }
 
 std::string StreamSession::peer() const {
@@ -455,6 +367,9 @@ void StreamSession::close(std::string_view reason) {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
+  if (expiryTimer_) {
+    expiryTimer_->cancel();  // it holds the session alive until it fires
+  }
   if (!joined_) {
     return;
   }

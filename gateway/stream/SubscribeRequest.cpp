@@ -90,7 +90,7 @@ std::optional<std::vector<QueryParam>> parseQuery(std::string_view query) {
 }
 
 std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
-    std::string_view target, std::optional<std::string_view> lastEventIdHeader) {
+    std::string_view target, std::optional<std::string_view> lastEventIdHeader, std::size_t maxChannels) {
   auto question = target.find('?');
   std::string_view query =
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
@@ -108,9 +108,9 @@ std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
       bool seen = std::any_of(request.channels.begin(), request.channels.end(),
                               [&](const ChannelStart& c) { return c.channel == value; });
       if (!seen) {
-        if (request.channels.size() == kMaxChannelsPerStream) {
-          return badRequest("too_many_channels", "a stream subscribes to at most " +
-                                                     std::to_string(kMaxChannelsPerStream) + " channels");
+        if (request.channels.size() == maxChannels) {
+          return badRequest("too_many_channels",
+                            "a stream subscribes to at most " + std::to_string(maxChannels) + " channels");
         }
         request.channels.push_back({value, std::nullopt, false});
       }
@@ -121,9 +121,6 @@ std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
     }
     // Other parameters (e.g. `token`, read by the auth layer) are not ours to refuse.
   }
-  if (request.channels.empty()) {
-    return badRequest("invalid_request", "name at least one channel: /v1/events?channel=<name>");
-  }
   if (lastEventIdHeader) {
     request.resumeText = std::string(*lastEventIdHeader);
   } else if (lastEventIdParam) {
@@ -131,6 +128,11 @@ std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
   }
   applyResume(request);
   return request;
+}
+
+void addChannel(SubscribeRequest& request, std::string channel) {
+  request.channels.push_back({std::move(channel), std::nullopt, false});
+  applyResume(request);
 }
 
 }  // namespace herald

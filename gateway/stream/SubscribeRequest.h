@@ -4,6 +4,8 @@
 // to subscribe, where each one resumes from (a plain id for a one-channel
 // stream, a StreamCursor for several) and whether events carry the envelope.
 // Invalid input becomes a SubscribeError with the contract's status and code;
+// naming no channel is not decided here (with a token, `sub` picks the channel;
+// see StreamRequest), so `channels` may come back empty;
 // a resume id that cannot be understood is not an error (EventSource would
 // give up for good) but an `invalid_cursor` reset for the channels it misses.
 #pragma once
@@ -18,6 +20,7 @@
 
 namespace herald {
 
+// The contract's cap, and the default of --max-channels-per-stream.
 inline constexpr std::size_t kMaxChannelsPerStream = 32;
 
 // How one channel of a stream starts.
@@ -51,6 +54,10 @@ std::optional<std::vector<QueryParam>> parseQuery(std::string_view query);
 // `target` is the request target (path and query); `lastEventIdHeader` the
 // Last-Event-ID header value, if any (it wins over the lastEventId parameter).
 std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
-    std::string_view target, std::optional<std::string_view> lastEventIdHeader);
+    std::string_view target, std::optional<std::string_view> lastEventIdHeader,
+    std::size_t maxChannels = kMaxChannelsPerStream);
+
+// Adds `channel` (when a token's `sub` chose it) and applies the resume id to it.
+void addChannel(SubscribeRequest& request, std::string channel);
 
 }  // namespace herald
