@@ -270,6 +270,9 @@ std::string answerRequestBytes(std::string_view bytes, const StreamPolicy& polic
     }
   }
   if (!error && !parser.is_done()) {
+    if (!parser.got_some()) {
+      return {};  // nothing of a request: the listener closes without answering
+    }
     parser.put_eof(error);  // the peer sent everything it will: what is there is final
   }
   if (error) {

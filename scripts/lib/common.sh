@@ -7,8 +7,10 @@ HERALD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERALD_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config ca-certificates curl
   libboost1.81-dev libcpp-httplib-dev libhiredis-dev nlohmann-json3-dev
-  prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev
+  prometheus-cpp-dev libcli11-dev libspdlog-dev googletest libgtest-dev libcpp-jwt-dev libssl-dev
 )
+# The fuzz build (scripts/fuzz): clang with libFuzzer.
+HERALD_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 # prometheus brings promtool, which checks the /metrics exposition (api_Metrics_test).
 HERALD_TEST_PACKAGES=(redis-server procps haproxy prometheus)
 # The browser test (tests/e2e): Debian's chromium, driven from node by playwright-core.
