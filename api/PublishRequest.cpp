@@ -42,7 +42,9 @@ json parseBody(std::string_view body) {
     return json::parse(body.begin(), body.end(), limitDepth);
   } catch (const TooDeep&) {
     fail("invalid_json", "body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number too large for a double (`1e999`; found
+    // by tests/fuzz/publish_json): both are bad input, never a 500.
     fail("invalid_json", "body is not valid JSON: " + withoutExceptionTag(e.what()));
   }
 }

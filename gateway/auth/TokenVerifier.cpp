@@ -22,6 +22,29 @@ constexpr const char* kEcAlgorithm = "ES256";
 constexpr std::string_view kP256GroupName = "prime256v1";
 // JWTs are small; anything much larger is not a token, and parsing it only costs us.
 constexpr std::size_t kMaxTokenBytes = 8 * 1024;
+constexpr std::size_t kCompactJwsDots = 2;
+
+bool isBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// The JWS compact form (RFC 7515 7.1): three base64url segments (no padding) joined by
+// dots, header and payload not empty. Checked before cpp-jwt sees the token: its
+// base64 decoder indexes a 256-entry table with a signed char, so a byte >= 0x80 reads
+// outside the table (found by tests/fuzz/stream_request).
+bool hasCompactJwsShape(std::string_view token) {
+  std::size_t dots = 0;
+  for (char c : token) {
+    if (c == '.') {
+      ++dots;
+    } else if (!isBase64UrlChar(c)) {
+      return false;
+    }
+  }
+  auto first = token.find('.');
+  auto second = token.find('.', first + 1);
+  return dots == kCompactJwsDots && first > 0 && second > first + 1;
+}
 
 std::string readWholeFile(const std::string& setting, const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -219,6 +242,9 @@ std::variant<TokenClaims, TokenRejection> TokenVerifier::verify(std::string_view
   }
   if (token.size() > kMaxTokenBytes) {
     return TokenRejection{"token longer than " + std::to_string(kMaxTokenBytes) + " bytes"};
+  }
+  if (!hasCompactJwsShape(token)) {
+    return TokenRejection{"not a compact JWS (three base64url parts)"};
   }
   std::error_code ec;
   try {

@@ -2,6 +2,8 @@
 // ending the stream when the subscriber's token expires. Kept apart from the
 // relay half (StreamSession.cpp); the decisions themselves are in StreamRequest.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,6 +26,7 @@ namespace http = boost::beast::http;
 namespace {
 constexpr int kUnauthorized = 401;
 constexpr int kForbidden = 403;
+constexpr std::chrono::hours kLongestExpiryWait{24 * 365 * 10};
 constexpr std::string_view kTokenExpiredComment = "token expired, reconnect with a fresh one";
 }  // namespace
 
@@ -69,10 +72,14 @@ asio::awaitable<void> StreamSession::readRequest() {
 }
 
 void StreamSession::endAt(std::int64_t validUntilEpochSeconds) {
-  auto now = std::chrono::system_clock::now();
-  auto end = std::chrono::system_clock::time_point(std::chrono::seconds(validUntilEpochSeconds));
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  // A far-future exp must not overflow the timer's clock; no stream lives this long anyway.
+  auto remaining =
+      std::clamp(std::chrono::seconds(validUntilEpochSeconds) - now, std::chrono::seconds::zero(),
+                 std::chrono::duration_cast<std::chrono::seconds>(kLongestExpiryWait));
   expiryTimer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-  expiryTimer_->expires_after(std::max(end - now, std::chrono::system_clock::duration::zero()));
+  expiryTimer_->expires_after(remaining);
   expiryTimer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) {
       self->endOnTokenExpiry();

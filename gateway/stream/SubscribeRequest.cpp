@@ -100,7 +100,11 @@ std::variant<SubscribeRequest, SubscribeError> parseSubscribeRequest(
   }
   SubscribeRequest request;
   std::optional<std::string> lastEventIdParam;
-  for (auto& [name, value] : *params) {
+  for (auto& param : *params) {
+    // Plain references, not a structured binding: clang 14 (the fuzz build) cannot
+    // capture bindings in the lambda below.
+    const std::string& name = param.name;
+    std::string& value = param.value;
     if (name == "channel") {
       if (!isValidChannelName(value)) {
         return badRequest("invalid_channel", "channel names are 1-200 bytes of A-Z a-z 0-9 _ - . : @ =");

@@ -62,6 +62,12 @@ TEST(PublishRequest, ManyChannelsKeepInputOrder) {
   EXPECT_EQ(plan.entries[0].count, 3u);
 }
 
+TEST(PublishRequest, NumberTooLargeForADoubleIsInvalidJson) {
+  // Found by tests/fuzz/publish_json: nlohmann throws out_of_range, not parse_error.
+  EXPECT_EQ(publishError(R"({"channel":"a","data":1e999})").code, "invalid_json");
+  EXPECT_EQ(batchError(R"({"notifications":[{"channel":"a","data":-9e9999}]})").code, "invalid_json");
+}
+
 TEST(PublishRequest, ChannelCountLimits) {
   auto plan = parsePublishBody(R"({"channels":)" + channelsArray(kMaxPublishChannels) + "}");
   EXPECT_EQ(plan.items.size(), kMaxPublishChannels);
