@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "api/ErrorBody.h"
 #include "api/HistoryRequest.h"
@@ -113,57 +111,17 @@ void runGuarded(const httplib::Request& req, httplib::Response& res, const std::
 
 }  // namespace
 
-namespace {
-// --api-key plus the keys of --api-key-file; throws std::runtime_error naming the file.
-std::vector<std::string> loadApiKeys(const Config& config) {
-  std::vector<std::string> keys = config.apiKeys;
-  if (!config.apiKeyFile.empty()) {
-    std::ifstream file(config.apiKeyFile);
-    if (!file) {
-      throw std::runtime_error("--api-key-file: cannot read " + config.apiKeyFile);
-    }
-    std::stringstream contents;
-    contents << file.rdbuf();
-    auto fileKeys = parseApiKeyFile(contents.str());
-    keys.insert(keys.end(), fileKeys.begin(), fileKeys.end());
-  }
-  return keys;
-}
-}  // namespace
-
 ApiServer::ApiServer(const Config& config, Broker& broker)
     : config_(config),
       broker_(broker),
       cors_(config.corsOrigins),
-      apiKeys_(std::make_shared<const std::vector<std::string>>(loadApiKeys(config))),
+      keys_(config),
       server_(std::make_unique<httplib::Server>()) {
   installRoutes();
 }
 
 bool ApiServer::reloadApiKeys() {
-  if (config_.apiKeyFile.empty()) {
-    spdlog::info("SIGHUP: no --api-key-file to reload");
-    return false;
-  }
-  try {
-    auto keys = std::make_shared<const std::vector<std::string>>(loadApiKeys(config_));
-    std::size_t count = keys->size();
-    {
-      std::lock_guard lock(keysMutex_);
-      apiKeys_ = std::move(keys);
-    }
-    // The count only: keys are credentials and never logged.
-    spdlog::info("reloaded {}: {} api keys in use", config_.apiKeyFile, count);
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::error("SIGHUP: {}; keeping the previous keys", e.what());
-    return false;
-  }
-}
-
-std::shared_ptr<const std::vector<std::string>> ApiServer::currentKeys() const {
-  std::lock_guard lock(keysMutex_);
-  return apiKeys_;
+  return keys_.reload();
 }
 
 ApiServer::~ApiServer() {
@@ -171,18 +129,18 @@ ApiServer::~ApiServer() {
 }
 
 bool ApiServer::isAuthorizedPublisher(const httplib::Request& req) const {
-  if (!keysConfigured()) {
+  if (!keys_.configured()) {
     // No key configured: the api is meant for the node's own host (a sidecar or local backend).
     return isLoopbackAddress(req.remote_addr);
   }
-  return bearerMatchesKey(req.get_header_value("Authorization"), *currentKeys());
+  return keys_.accepts(req.get_header_value("Authorization"));
 }
 
 bool ApiServer::rejectedPublisher(const httplib::Request& req, httplib::Response& res) const {
   if (isAuthorizedPublisher(req)) {
     return false;
   }
-  if (!keysConfigured()) {
+  if (!keys_.configured()) {
     spdlog::info("api: 403 for {}: not loopback and no API key configured", req.remote_addr);
     sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may use this");
   } else {

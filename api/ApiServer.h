@@ -13,11 +13,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "api/ApiKeyRing.h"
 #include "gateway/broker/Broker.h"
 #include "gateway/config/Config.h"
 #include "gateway/core/CorsPolicy.h"
@@ -76,15 +76,10 @@ class ApiServer {
   void applyCors(const httplib::Request& req, httplib::Response& res) const;
   void installWebRoutes();  // in api/WebRoutes.cpp
 
-  bool keysConfigured() const { return !config_.apiKeys.empty() || !config_.apiKeyFile.empty(); }
-  std::shared_ptr<const std::vector<std::string>> currentKeys() const;
-
   const Config& config_;
   Broker& broker_;
   CorsPolicy cors_;
-  mutable std::mutex keysMutex_;
-  // --api-key and --api-key-file together; replaced whole on reload (readers keep their copy).
-  std::shared_ptr<const std::vector<std::string>> apiKeys_;
+  ApiKeyRing keys_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> draining_{false};
