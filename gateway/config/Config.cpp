@@ -12,11 +12,6 @@ namespace herald {
 
 namespace {
 
-constexpr double kMillisPerSecond = 1000.0;
-constexpr double kMillisPerMinute = 60 * kMillisPerSecond;
-constexpr double kMillisPerHour = 60 * kMillisPerMinute;
-constexpr double kBytesPerKiB = 1024.0;
-constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 constexpr long kMaxPort = 65535;
 constexpr int kExitUsageError = 2;
 
@@ -113,32 +108,6 @@ struct RawSettings {
   std::size_t maxHeaders = 0, maxChannelsPerStream = 0, maxConnectionsPerIp = 0;
 };
 
-std::string millisText(milliseconds value) {
-  auto ms = value.count();
-  if (ms % static_cast<long long>(kMillisPerHour) == 0 && ms != 0) {
-    return std::to_string(ms / static_cast<long long>(kMillisPerHour)) + "h";
-  }
-  if (ms % static_cast<long long>(kMillisPerMinute) == 0 && ms != 0) {
-    return std::to_string(ms / static_cast<long long>(kMillisPerMinute)) + "m";
-  }
-  if (ms % static_cast<long long>(kMillisPerSecond) == 0) {
-    return std::to_string(ms / static_cast<long long>(kMillisPerSecond)) + "s";
-  }
-  return std::to_string(ms) + "ms";
-}
-
-std::string bytesText(std::size_t bytes) {
-  auto mib = static_cast<std::size_t>(kBytesPerMiB);
-  auto kib = static_cast<std::size_t>(kBytesPerKiB);
-  if (bytes % mib == 0) {
-    return std::to_string(bytes / mib) + "MiB";
-  }
-  if (bytes % kib == 0) {
-    return std::to_string(bytes / kib) + "KiB";
-  }
-  return std::to_string(bytes);
-}
-
 Config convert(const RawSettings& raw) {
   Config config;
   validateListen("--stream-listen", raw.streamListen);
@@ -214,16 +183,16 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .broker = defaults.broker,
       .redisPrefix = defaults.redisPrefix,
       .historySize = defaults.historySize,
-      .historyTtl = millisText(defaults.historyTtl),
-      .heartbeat = millisText(defaults.heartbeat),
-      .retry = millisText(defaults.retry),
-      .maxBuffer = bytesText(defaults.maxBuffer),
-      .requestTimeout = millisText(defaults.requestTimeout),
-      .drainTime = millisText(defaults.drainTime),
-      .idempotencyTtl = millisText(defaults.idempotencyTtl),
-      .publishTimeout = millisText(defaults.publishTimeout),
+      .historyTtl = formatDuration(defaults.historyTtl),
+      .heartbeat = formatDuration(defaults.heartbeat),
+      .retry = formatDuration(defaults.retry),
+      .maxBuffer = formatSize(defaults.maxBuffer),
+      .requestTimeout = formatDuration(defaults.requestTimeout),
+      .drainTime = formatDuration(defaults.drainTime),
+      .idempotencyTtl = formatDuration(defaults.idempotencyTtl),
+      .publishTimeout = formatDuration(defaults.publishTimeout),
       .maxBody = std::to_string(defaults.maxBodyBytes),
-      .shedLag = millisText(defaults.shedLag),
+      .shedLag = formatDuration(defaults.shedLag),
       .shedRss = std::to_string(defaults.shedRss),
       .maxConnections = defaults.maxConnections,
       .threads = static_cast<int>(defaults.threads),
@@ -233,13 +202,13 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .jwtSecret = defaults.jwtSecret,
       .jwtSecretFile = defaults.jwtSecretFile,
       .jwtPublicKey = defaults.jwtPublicKey,
-      .jwtLeeway = millisText(defaults.jwtLeeway),
+      .jwtLeeway = formatDuration(defaults.jwtLeeway),
       .jwtAudience = defaults.jwtAudience,
       .jwtIssuer = defaults.jwtIssuer,
       .logLevel = defaults.logLevel,
       .logFormat = defaults.logFormat,
-      .maxHeaderBytes = bytesText(defaults.maxHeaderBytes),
-      .maxRequestLine = bytesText(defaults.maxRequestLine),
+      .maxHeaderBytes = formatSize(defaults.maxHeaderBytes),
+      .maxRequestLine = formatSize(defaults.maxRequestLine),
       .maxHeaders = defaults.maxHeaders,
       .maxChannelsPerStream = defaults.maxChannelsPerStream,
       .maxConnectionsPerIp = defaults.maxConnectionsPerIp,

@@ -89,5 +89,8 @@ ConfigParse parseConfig(int argc, const char* const* argv);
 milliseconds parseDuration(std::string_view text);
 // `1048576`, `256KiB`, `1MiB` -> bytes; throws ConfigError.
 std::size_t parseSize(std::string_view text);
+// The shortest exact text of a duration or size in the forms above (`24h`, `1MiB`), for --help.
+std::string formatDuration(milliseconds value);
+std::string formatSize(std::size_t bytes);
 
 }  // namespace herald

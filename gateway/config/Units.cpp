@@ -110,4 +110,30 @@ std::size_t parseSize(std::string_view text) {
   return static_cast<std::size_t>(bytes);
 }
 
+std::string formatDuration(milliseconds value) {
+  auto ms = value.count();
+  if (ms % static_cast<long long>(kMillisPerHour) == 0 && ms != 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerHour)) + "h";
+  }
+  if (ms % static_cast<long long>(kMillisPerMinute) == 0 && ms != 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerMinute)) + "m";
+  }
+  if (ms % static_cast<long long>(kMillisPerSecond) == 0) {
+    return std::to_string(ms / static_cast<long long>(kMillisPerSecond)) + "s";
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string formatSize(std::size_t bytes) {
+  auto mib = static_cast<std::size_t>(kBytesPerMiB);
+  auto kib = static_cast<std::size_t>(kBytesPerKiB);
+  if (bytes % mib == 0) {
+    return std::to_string(bytes / mib) + "MiB";
+  }
+  if (bytes % kib == 0) {
+    return std::to_string(bytes / kib) + "KiB";
+  }
+  return std::to_string(bytes);
+}
+
 }  // namespace herald
