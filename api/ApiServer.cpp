@@ -11,24 +11,14 @@
 #include "api/HttpRules.h"
 #include "api/Idempotency.h"
 #include "api/PublishRequest.h"
+#include "gateway/core/HttpStatus.h"
 #include "gateway/core/ListenAddress.h"
 
 namespace herald {
 
-namespace {
+using namespace http_status;
 
-constexpr int kOk = 200;
-constexpr int kNoContent = 204;
-constexpr int kBadRequest = 400;
-constexpr int kUnauthorized = 401;
-constexpr int kForbidden = 403;
-constexpr int kNotFound = 404;
-constexpr int kMethodNotAllowed = 405;
-constexpr int kConflict = 409;
-constexpr int kPayloadTooLarge = 413;
-constexpr int kUnsupportedMediaType = 415;
-constexpr int kInternalError = 500;
-constexpr int kServiceUnavailable = 503;
+namespace {
 
 // Publishes block on the broker for up to --publish-timeout, and httplib holds a
 // worker for each keep-alive connection, so the pool is sized for the

@@ -5,11 +5,13 @@
 
 #include "api/PublishRequest.h"
 #include "gateway/core/Channel.h"
+#include "gateway/core/HttpStatus.h"
 
 namespace herald {
 
+using namespace http_status;
+
 namespace {
-constexpr int kBadRequest = 400;
 // Longer than any uint64 in decimal; anything longer is rejected before conversion.
 constexpr std::size_t kMaxLimitDigits = 19;
 }  // namespace

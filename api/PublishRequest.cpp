@@ -3,14 +3,15 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/Channel.h"
+#include "gateway/core/HttpStatus.h"
 
 namespace herald {
+
+using namespace http_status;
 
 namespace {
 
 using nlohmann::json;
-
-constexpr int kBadRequest = 400;
 
 // Thrown from inside the JSON parser when nesting passes kMaxJsonDepth.
 struct TooDeep {};

@@ -7,15 +7,16 @@
 
 #include "api/ApiServer.h"
 #include "api/ErrorBody.h"
+#include "gateway/core/HttpStatus.h"
 #include "herald/WebFiles.h"
 
 namespace herald {
 
+using namespace http_status;
+
 namespace {
 
 constexpr int kFirstErrorStatus = 400;
-constexpr int kNoContent = 204;
-constexpr int kMethodNotAllowed = 405;
 constexpr const char* kHtml = "text/html; charset=utf-8";
 constexpr const char* kJavaScript = "text/javascript; charset=utf-8";
 constexpr const char* kCss = "text/css; charset=utf-8";

@@ -7,9 +7,12 @@
 
 #include "gateway/auth/ChannelGrants.h"
 #include "gateway/core/Channel.h"
+#include "gateway/core/HttpStatus.h"
 #include "gateway/stream/StreamResponses.h"
 
 namespace herald {
+
+using namespace http_status;
 
 namespace http = boost::beast::http;
 
@@ -23,15 +26,6 @@ constexpr std::string_view kBearerScheme = "bearer ";
 // A client over --max-connections-per-ip is asked to wait about as long as a stream
 // usually lives before it frees a slot; EventSource ignores it, other clients may not.
 constexpr std::string_view kConnectionLimitRetryAfter = "Retry-After: 10\r\n";
-constexpr int kNoContent = 204;
-constexpr int kBadRequest = 400;
-constexpr int kUnauthorized = 401;
-constexpr int kForbidden = 403;
-constexpr int kNotFound = 404;
-constexpr int kMethodNotAllowed = 405;
-constexpr int kUriTooLong = 414;
-constexpr int kTooManyRequests = 429;
-constexpr int kHeadersTooLarge = 431;
 
 std::string_view trim(std::string_view text) {
   auto first = text.find_first_not_of(" \t");

@@ -13,6 +13,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "gateway/core/HttpStatus.h"
 #include "gateway/metrics/ErrorCodes.h"
 #include "gateway/sse/SseEncoder.h"
 #include "gateway/stream/StreamResponses.h"
@@ -20,12 +21,12 @@
 
 namespace herald {
 
+using namespace http_status;
+
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 namespace {
-constexpr int kUnauthorized = 401;
-constexpr int kForbidden = 403;
 constexpr std::chrono::hours kLongestExpiryWait{24 * 365 * 10};
 constexpr std::string_view kTokenExpiredComment = "token expired, reconnect with a fresh one";
 }  // namespace
