@@ -68,8 +68,13 @@ TEST(Drain, SigtermEndsStreamsWithRetryAndExitsZero) {
   ASSERT_EQ(httpRequest(herald.apiPort(), "GET", "/readyz").status, 200);
   auto started = std::chrono::steady_clock::now();
   herald.process().signal(SIGTERM);
-  // Not ready at once; publishing still works while draining.
+  // Not ready as soon as the signal is handled (well before the first stream
+  // ends); publishing still works while draining.
   auto ready = httpRequest(herald.apiPort(), "GET", "/readyz");
+  for (int attempt = 0; attempt < 100 && ready.status == 200; ++attempt) {
+    std::this_thread::sleep_for(5ms);
+    ready = httpRequest(herald.apiPort(), "GET", "/readyz");
+  }
   EXPECT_EQ(ready.status, 503);
   EXPECT_EQ(json::parse(ready.body)["error"]["code"], "draining");
   EXPECT_EQ(publish(herald.apiPort(), R"({"channel":"d","data":1})").status, 200);
