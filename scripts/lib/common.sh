@@ -71,11 +71,5 @@ build() {
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
-  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
+  python3 "$HERALD_ROOT/scripts/lib/free_port.py"
 }

@@ -53,14 +53,14 @@ async function cleanup() {
   if (browser) await browser.close().catch(() => {});
 }
 
-function freePort() {
+// A port below Linux's ephemeral range (32768+), where the client sockets of
+// tests running in parallel get theirs, so none can take it before herald binds it.
+function freePort(attempt = 0) {
   return new Promise((resolve, reject) => {
+    const port = 20000 + Math.floor(Math.random() * 12000);
     const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
+    server.once("error", (err) => (attempt < 100 ? freePort(attempt + 1).then(resolve, reject) : reject(err)));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)));
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -99,20 +100,36 @@ void ChildProcess::kill() {
   }
 }
 
-int freePort() {
+namespace {
+// Test servers take ports below Linux's ephemeral range (32768+ by default): the
+// client sockets of tests running in parallel get theirs from that range, and
+// one of them could otherwise take a port between our check and herald's bind.
+constexpr int kFirstTestPort = 20000;
+constexpr int kLastTestPort = 32000;
+constexpr int kPortAttempts = 500;
+
+bool canBind(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a free port");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+}  // namespace
+
+int freePort() {
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> pick(kFirstTestPort, kLastTestPort);
+  for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
+    int port = pick(rng);
+    if (canBind(port)) {
+      return port;
+    }
+  }
+  throw std::runtime_error("no free test port in 20000-32000");
 }
 
 bool waitForPort(int port, std::chrono::milliseconds timeout) {
