@@ -89,6 +89,20 @@ bool HttpResponseReader::parseHead(std::string_view head) {
   return true;
 }
 
+bool HttpResponseReader::takeCounted(std::string_view& bytes, const BodyHandler& onBody, State next) {
+  std::size_t n = std::min(remaining_, bytes.size());
+  if (n > 0) {
+    onBody(bytes.substr(0, n));
+  }
+  bytes.remove_prefix(n);
+  remaining_ -= n;
+  if (remaining_ != 0) {
+    return false;
+  }
+  state_ = next;
+  return true;
+}
+
 HttpResponseReader::Result HttpResponseReader::feed(std::string_view bytes, const BodyHandler& onBody,
                                                     std::size_t* consumed) {
   const std::size_t total = bytes.size();
@@ -120,19 +134,11 @@ HttpResponseReader::Result HttpResponseReader::feed(std::string_view bytes, cons
         }
         break;
       }
-      case State::lengthBody: {
-        std::size_t n = std::min(remaining_, bytes.size());
-        if (n > 0) {
-          onBody(bytes.substr(0, n));
+      case State::lengthBody:
+        if (!takeCounted(bytes, onBody, State::done)) {
+          return finish(Result::needMore);
         }
-        bytes.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) {
-          state_ = State::done;
-          break;
-        }
-        return finish(Result::needMore);
-      }
+        break;
       case State::closeBody:
         if (!bytes.empty()) {
           onBody(bytes);
@@ -167,19 +173,11 @@ HttpResponseReader::Result HttpResponseReader::feed(std::string_view bytes, cons
         }
         break;
       }
-      case State::chunkData: {
-        std::size_t n = std::min(remaining_, bytes.size());
-        if (n > 0) {
-          onBody(bytes.substr(0, n));
+      case State::chunkData:
+        if (!takeCounted(bytes, onBody, State::chunkDataEnd)) {
+          return finish(Result::needMore);
         }
-        bytes.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) {
-          state_ = State::chunkDataEnd;
-          break;
-        }
-        return finish(Result::needMore);
-      }
+        break;
       case State::done:
         return finish(Result::complete);
     }

@@ -35,6 +35,10 @@ class HttpResponseReader {
  private:
   enum class State { head, lengthBody, chunkSize, chunkData, chunkDataEnd, trailer, closeBody, done };
 
+  // Hands up to `remaining_` bytes of a counted body (Content-Length or one chunk)
+  // to onBody; true when the count is complete (then the state becomes `next`).
+  bool takeCounted(std::string_view& bytes, const BodyHandler& onBody, State next);
+
   bool parseHead(std::string_view head);
 
   State state_ = State::head;
