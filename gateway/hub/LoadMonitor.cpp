@@ -1,26 +1,16 @@
 #include "gateway/hub/LoadMonitor.h"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <fstream>
+
+#include "gateway/metrics/ProcessStats.h"
 
 namespace herald {
 
 namespace {
 constexpr auto kTick = std::chrono::milliseconds(250);
-}
-
-std::size_t residentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t pages = 0;
-  std::size_t resident = 0;
-  if (!(statm >> pages >> resident)) {
-    return 0;
-  }
-  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 LoadMonitor::LoadMonitor(ShardSet& shards, Admission& admission, std::chrono::milliseconds shedLag,
@@ -64,7 +54,7 @@ void LoadMonitor::tick() {
                             std::chrono::steady_clock::now() - probesSent_));
   }
   bool lagging = shedLag_.count() > 0 && lag >= shedLag_;
-  std::size_t rss = shedRss_ > 0 ? residentBytes() : 0;
+  std::size_t rss = shedRss_ > 0 ? readResidentBytes() : 0;
   bool heavy = shedRss_ > 0 && rss > shedRss_;
   bool overloaded = lagging || heavy;
   if (overloaded != admission_.overloaded()) {

@@ -35,7 +35,4 @@ class LoadMonitor {
   std::chrono::steady_clock::time_point probesSent_;
 };
 
-// Resident set size of this process in bytes (0 if it cannot be read).
-std::size_t residentBytes();
-
 }  // namespace herald

@@ -87,4 +87,14 @@ ProcessStats readProcessStats() {
   return out;
 }
 
+std::size_t readResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  std::size_t resident = 0;
+  if (!(statm >> pages >> resident)) {
+    return 0;
+  }
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
 }  // namespace herald

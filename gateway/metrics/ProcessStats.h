@@ -2,6 +2,7 @@
 // standard process_* metrics (prometheus-cpp has no process collector).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace herald {
@@ -18,5 +19,9 @@ struct ProcessStats {
 
 // Reads /proc/self; fields it cannot read stay 0.
 ProcessStats readProcessStats();
+
+// Only the resident set size in bytes (0 if unreadable): cheap enough for the
+// load monitor's frequent ticks, which must not list every open descriptor.
+std::size_t readResidentBytes();
 
 }  // namespace herald
