@@ -3,6 +3,8 @@
 // thread (see RedisSubscriber.h); RedisSubscriber.cpp holds the connection loop.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 #include "gateway/broker/RedisSubscriber.h"
@@ -135,8 +137,9 @@ void RedisSubscriber::handleRequestsWhileDisconnected() {
 
 void RedisSubscriber::handleReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) {
-    spdlog::error("redis pub/sub connection answered an error: {}", replyText(reply));
-    return;
+    // The answer to a SUBSCRIBE (an ACL refusal, a proxy): its subscribers must not wait
+    // forever. Failing the connection fails every pending subscribe and starts over.
+    throwIfErrorReply(reply, "pub/sub command");
   }
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 3) {
     return;
@@ -239,7 +242,13 @@ void RedisSubscriber::deliver(ChannelSubscription& subscription, const Notificat
 
 void RedisSubscriber::onConnectionLost() {
   connected_.store(false);
-  connection_.reset();
+  if (link_) {
+    boost::asio::post(client_.io(), [link = std::move(link_)] {
+      link->close(std::make_exception_ptr(RedisError("Redis pub/sub connection dropped")));
+    });
+  }
+  link_.reset();
+  inbox_.reset();
   for (auto it = channels_.begin(); it != channels_.end();) {
     auto& subscription = it->second;
     subscription.subscribed = false;
