@@ -70,9 +70,10 @@ std::string testPrefix() {
   return std::string("t:") + info->name() + ":";
 }
 
-Config redisConfig(const std::string& url) {
+// A broker configuration that reaches `redis` (over TLS when the suite runs over TLS).
+Config redisConfig(const RedisProcess& redis, const std::string& db = "") {
   Config config;
-  config.broker = url;
+  redis.applyTo(config, db);
   config.redisPrefix = testPrefix();
   config.historySize = 1000;
   config.historyTtl = 60s;
@@ -142,8 +143,9 @@ TEST(RedisBroker, BadUrlIsRejected) {
 
 TEST(RedisBroker, PublishStoresHistoryWithIncreasingLinkedIds) {
   RedisProcess redis;
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   EXPECT_EQ(node.broker.describe(), redis.url() + "/0");
+  EXPECT_EQ(node.broker.describe().rfind(redis.tls() ? "rediss://" : "redis://", 0), 0u);
 
   auto outcome = node.broker.publish(
       {{"c", "order.shipped", "{\"order\":7}"}, {"d", "", "\"x\""}, {"c", "", "2"}}, std::nullopt);
@@ -185,7 +187,7 @@ TEST(RedisBroker, PublishStoresHistoryWithIncreasingLinkedIds) {
 
 TEST(RedisBroker, ReplayResumesExactlyAndReportsNewest) {
   RedisProcess redis;
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   std::vector<NotificationId> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(publishOne(node.broker, "c", std::to_string(i)));
@@ -232,8 +234,8 @@ TEST(RedisBroker, ReplayResumesExactlyAndReportsNewest) {
 
 TEST(RedisBroker, TwoNodesOnOneRedisShareLiveNotifications) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 3));
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 3));  // ref-counted, confirmed at once
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 7));
@@ -264,8 +266,8 @@ TEST(RedisBroker, TwoNodesOnOneRedisShareLiveNotifications) {
 
 TEST(RedisBroker, LiveDeliveryIsInIdOrderUnderLoad) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   ASSERT_TRUE(subscribeAndWait(b.broker, "hot", 0));
   constexpr int kThreads = 3;
   constexpr int kPerThread = 100;
@@ -289,8 +291,8 @@ TEST(RedisBroker, LiveDeliveryIsInIdOrderUnderLoad) {
 
 TEST(RedisBroker, SamePrefixOtherDatabaseIsIsolated) {
   RedisProcess redis;
-  StartedBroker db0(redisConfig(redis.url() + "/0"));
-  StartedBroker db1(redisConfig(redis.url() + "/1"));
+  StartedBroker db0(redisConfig(redis, "0"));
+  StartedBroker db1(redisConfig(redis, "1"));
   ASSERT_TRUE(subscribeAndWait(db1.broker, "c", 0));
   publishOne(db0.broker, "c");
   std::this_thread::sleep_for(kQuietPeriod);
@@ -301,8 +303,8 @@ TEST(RedisBroker, SamePrefixOtherDatabaseIsIsolated) {
 
 TEST(RedisBroker, IdempotencyIsClusterWide) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   IdempotencyToken token{"retry-1", "digest-a"};
   auto first = a.broker.publish({{"c", "", "1"}, {"d", "", "2"}}, token);
   EXPECT_FALSE(first.replayed);
@@ -317,7 +319,7 @@ TEST(RedisBroker, IdempotencyIsClusterWide) {
 
 TEST(RedisBroker, TrimmedHistoryGivesTruncatedReset) {
   RedisProcess redis;
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.historySize = 10;
   StartedBroker node(config);
   // Approximate trimming drops whole stream nodes (100 entries by default), so publish several.
@@ -336,7 +338,7 @@ TEST(RedisBroker, TrimmedHistoryGivesTruncatedReset) {
 
 TEST(RedisBroker, ExpiredHistoryGivesExpiredReset) {
   RedisProcess redis;
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.historyTtl = 200ms;
   StartedBroker node(config);
   auto old = publishOne(node.broker, "c");
@@ -356,7 +358,7 @@ TEST(RedisBroker, ExpiredHistoryGivesExpiredReset) {
 
 TEST(RedisBroker, RedisRestartedEmptyMakesOldIdsLost) {
   RedisProcess redis(/*appendOnly=*/false);
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   auto old = publishOne(node.broker, "c");
   redis.restart();
   ASSERT_TRUE(eventually([&] { return replayAndWait(node.broker, "c", old).ok; }, kReadyTimeout));
@@ -376,7 +378,7 @@ TEST(RedisBroker, RedisRestartedEmptyMakesOldIdsLost) {
 // then checks every notification is delivered exactly once, in order, afterwards.
 void killMidStream(bool appendOnly) {
   RedisProcess redis(appendOnly);
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.publishTimeout = 500ms;
   StartedBroker publisher(config);
   StartedBroker node(config);
@@ -451,7 +453,7 @@ TEST(RedisBroker, KilledAndRestartedEmptyDeliversNewOnesExactlyOnceAfterAReset) 
 TEST(RedisBroker, NotReadyWhileRedisIsDownAtStart) {
   RedisProcess redis;
   redis.stop();
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.publishTimeout = 300ms;
   RecordingListener listener;
   RedisBroker broker(config);
