@@ -211,6 +211,22 @@ TEST(RedisSecurity, MutualTls) {
   EXPECT_EQ(*status, 2) << log;
 }
 
+// Redis up but refusing writes (OOM here; READONLY after a failover is the same path).
+TEST(RedisSecurity, RefusedWritesTurnReadyzTo503UntilRedisTakesThemAgain) {
+  RedisProcess redis;
+  HeraldProcess node(nodeArgs(redis, ""));
+  ASSERT_TRUE(waitReady(node.apiPort(), 10s)) << node.log();
+  ASSERT_EQ(replyText(*redis.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"})), "OK");
+  ASSERT_EQ(replyText(*redis.command({"CONFIG", "SET", "maxmemory", "1"})), "OK");
+  auto refused = publish(node.apiPort(), R"({"channel":"oom:1","data":1})");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.headers.count("retry-after"), 1u);
+  EXPECT_EQ(httpRequest(node.apiPort(), "GET", "/readyz").status, 503) << node.log();
+  ASSERT_EQ(replyText(*redis.command({"CONFIG", "SET", "maxmemory", "0"})), "OK");
+  EXPECT_TRUE(waitReady(node.apiPort(), 10s)) << node.log();
+  EXPECT_EQ(publish(node.apiPort(), R"({"channel":"oom:1","data":2})").status, 200);
+}
+
 TEST(RedisSecurity, ConcurrentPublishersShareAHandfulOfConnections) {
   RedisProcess redis;
   HeraldProcess node(nodeArgs(redis, ""));
