@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <future>
+#include <iterator>
 #include <limits>
 
 #include <herald/LuaScripts.h>
@@ -256,20 +257,28 @@ std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
       [&](RangeDone done) { rangeAsync(channel, after, limit, std::move(done)); });
 }
 
-ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
-  const std::string streamKey = keys_.stream(channel);
-  const std::string metaKey = keys_.meta(channel);
+namespace {
+
+constexpr std::size_t kCommandsPerRead = 4;  // MULTI, HMGET, XRANGE, EXEC
+
+}  // namespace
+
+std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel,
+                                                       NotificationId from) const {
   // With no possible id after `from`, "+ -" is a valid, empty range.
   const std::optional<std::string> next = startAfter(from);
   const std::string start = next.value_or("+");
   const std::string end = next ? "+" : "-";
   // MULTI/EXEC so the meta and the entries describe the same moment.
-  Replies replies = client_.run({encodeCommand({"MULTI"}), encodeCommand({"HMGET", metaKey, "gen", "last"}),
-                                 encodeCommand({"XRANGE", streamKey, start, end}), encodeCommand({"EXEC"})});
-  for (std::size_t queued = 0; queued < 3; ++queued) {
-    throwIfErrorReply(*replies.at(queued), "MULTI");
+  return {encodeCommand({"MULTI"}), encodeCommand({"HMGET", keys_.meta(channel), "gen", "last"}),
+          encodeCommand({"XRANGE", keys_.stream(channel), start, end}), encodeCommand({"EXEC"})};
+}
+
+ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPtr* replies) const {
+  for (std::size_t queued = 0; queued + 1 < kCommandsPerRead; ++queued) {
+    throwIfErrorReply(*replies[queued], "MULTI");
   }
-  const redisReply* exec = replies.at(3).get();
+  const redisReply* exec = replies[kCommandsPerRead - 1].get();
   throwIfErrorReply(*exec, "EXEC");
   if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
     throw RedisError("Redis transaction for channel " + channel + " returned an unexpected reply");
@@ -298,6 +307,32 @@ ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId fro
     read.removal = lastRemovedMs + ttlMs <= wallClockMillis() ? ResetReason::expired : ResetReason::truncated;
   }
   return read;
+}
+
+ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
+  Replies replies = client_.run(readAfterCommands(channel, from));
+  return parseReadAfter(channel, replies.data());
+}
+
+std::vector<ChannelRead> RedisStore::readAfterMany(
+    const std::vector<std::pair<std::string, NotificationId>>& reads) {
+  std::vector<std::string> commands;
+  commands.reserve(reads.size() * kCommandsPerRead);
+  for (const auto& [channel, from] : reads) {
+    auto one = readAfterCommands(channel, from);
+    std::move(one.begin(), one.end(), std::back_inserter(commands));
+  }
+  if (commands.empty()) {
+    return {};
+  }
+  // One pipelined round trip: the transactions follow each other on one connection.
+  Replies replies = client_.run(std::move(commands));
+  std::vector<ChannelRead> result;
+  result.reserve(reads.size());
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    result.push_back(parseReadAfter(reads[i].first, replies.data() + i * kCommandsPerRead));
+  }
+  return result;
 }
 
 std::vector<NotificationId> RedisStore::newestIds(const std::vector<std::string>& channels) {

@@ -74,6 +74,8 @@ class RedisStore {
                   RangeDone done);
   // The channel's meta and every retained entry after `from`, in one transaction.
   ChannelRead readAfter(const std::string& channel, NotificationId from);
+  // readAfter for many channels, pipelined in one round trip (the backfill after a reconnect).
+  std::vector<ChannelRead> readAfterMany(const std::vector<std::pair<std::string, NotificationId>>& reads);
   // The newest id of each channel (0-0 when it has none), pipelined in one round trip.
   std::vector<NotificationId> newestIds(const std::vector<std::string>& channels);
   void ping();
@@ -90,6 +92,9 @@ class RedisStore {
   struct PublishCall;
   void runPublish(const std::shared_ptr<PublishCall>& call, bool withSha);
   void notePublishReply(const redisReply& reply);
+  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from) const;
+  // The ChannelRead of the 4 replies from `replies` on (MULTI, HMGET, XRANGE, EXEC).
+  ChannelRead parseReadAfter(const std::string& channel, const ReplyPtr* replies) const;
 
   const std::size_t historySize_;
   const std::chrono::milliseconds historyTtl_;

@@ -230,6 +230,7 @@ void RedisSubscriber::serve() {
     for (const auto& reply : replies) {
       handleReply(*reply);
     }
+    runBackfills();
     if (closed) {
       std::rethrow_exception(closed);
     }

@@ -100,7 +100,10 @@ class RedisSubscriber {
   void handleReply(const redisReply& reply);
   void onSubscribeConfirmed(const std::string& channel);
   void onMessage(std::string_view liveChannel, std::string_view payload);
-  void backfill(const std::string& channel, ChannelSubscription& subscription);
+  // Backfills the queued channels, kBackfillBatch per pipelined round trip, and confirms them.
+  void runBackfills();
+  void backfill(const std::string& channel, ChannelSubscription& subscription, ChannelRead& read);
+  void confirm(std::unordered_map<std::string, ChannelSubscription>::iterator found);
   void deliver(ChannelSubscription& subscription, const NotificationPtr& notification);
   void sendCommand(const std::vector<std::string_view>& args);
   bool backfillsPending() const;
@@ -131,6 +134,8 @@ class RedisSubscriber {
   std::shared_ptr<RedisLink> link_;
   std::shared_ptr<Inbox> inbox_;
   std::unordered_map<std::string, ChannelSubscription> channels_;
+  std::vector<std::string> backfillQueue_;  // confirmed after a reconnect, not yet backfilled
+  static constexpr std::size_t kBackfillBatch = 256;
 };
 
 }  // namespace herald

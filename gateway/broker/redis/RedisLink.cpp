@@ -155,8 +155,13 @@ void RedisLink::onTransport() {
       try {
         for (std::size_t i = 0; i < replies.size(); ++i) {
           if (replies[i]->type == REDIS_REPLY_ERROR) {
-            // Every error at this stage is a refusal: wrong credentials, a database the
-            // user may not select, a command the ACL forbids.
+            // An error at this stage is a refusal (wrong credentials, a database the user may
+            // not select, a command the ACL forbids) unless Redis is only busy starting up.
+            const std::string_view text = replyText(*replies[i]);
+            if (isTransient(text)) {
+              throw RedisError("Redis " + self->endpoint_.address.str() +
+                               " is not ready: " + std::string(text));
+            }
             throw RedisRefused("Redis " + self->endpoint_.address.str() + " refused " + names[i] + ": " +
                                std::string(replyText(*replies[i])));
           }

@@ -37,4 +37,9 @@ bool isWriteRefusal(std::string_view errorText) {
          errorText.starts_with("MASTERDOWN") || errorText.starts_with("MISCONF");
 }
 
+bool isTransient(std::string_view errorText) {
+  return errorText.starts_with("LOADING") || errorText.starts_with("BUSY") ||
+         errorText.starts_with("TRYAGAIN") || errorText.starts_with("MASTERDOWN");
+}
+
 }  // namespace herald

@@ -45,5 +45,8 @@ bool isRefusal(std::string_view errorText);
 // An error reply that means Redis cannot take writes now (READONLY after a failover, OOM, MASTERDOWN):
 // the broker is not ready while they last.
 bool isWriteRefusal(std::string_view errorText);
+// An error reply that passes by itself (LOADING a dataset after a restart, BUSY with a script,
+// TRYAGAIN, MASTERDOWN): an outage, never a configuration error.
+bool isTransient(std::string_view errorText);
 
 }  // namespace herald
