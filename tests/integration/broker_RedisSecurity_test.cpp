@@ -211,6 +211,47 @@ TEST(RedisSecurity, MutualTls) {
   EXPECT_EQ(*status, 2) << log;
 }
 
+TEST(RedisSecurity, UnreachableAtStartIsAnOutageNotAnError) {
+  RedisProcess redis(withPassword(kPassword));
+  redis.stop();
+  HeraldProcess node(nodeArgs(redis, std::string(":") + kPassword));
+  EXPECT_EQ(httpRequest(node.apiPort(), "GET", "/readyz").status, 503);
+  auto refused = publish(node.apiPort(), R"({"channel":"down:1","data":1})");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("broker_unavailable"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.headers.count("retry-after"), 1u);
+  redis.start();
+  EXPECT_TRUE(waitReady(node.apiPort(), 15s)) << node.log();
+  EXPECT_EQ(publish(node.apiPort(), R"({"channel":"down:1","data":2})").status, 200);
+}
+
+// The user is removed under a running node (Redis closes its connections): an outage with
+// the reason logged, not an exit.
+TEST(RedisSecurity, RefusalAfterStartIsBrokerUnavailable) {
+  RedisProcess redis;
+  ASSERT_EQ(replyText(*redis.command(
+                {"ACL", "SETUSER", "herald", "on", std::string(">") + kPassword, "~*", "&*", "+@all"})),
+            "OK");
+  HeraldProcess node(nodeArgs(redis, std::string("herald:") + kPassword));
+  ASSERT_TRUE(waitReady(node.apiPort(), 10s)) << node.log();
+  ASSERT_EQ(redis.command({"ACL", "DELUSER", "herald"})->integer, 1);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (httpRequest(node.apiPort(), "GET", "/readyz").status == 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(httpRequest(node.apiPort(), "GET", "/readyz").status, 503);
+  EXPECT_EQ(publish(node.apiPort(), R"({"channel":"rot:1","data":1})").status, 503);
+  EXPECT_TRUE(node.process().running());
+  const auto logDeadline = std::chrono::steady_clock::now() + 10s;
+  while (node.log().find("WRONGPASS") == std::string::npos &&
+         std::chrono::steady_clock::now() < logDeadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(node.log().find("WRONGPASS"), std::string::npos) << node.log();
+  EXPECT_EQ(node.log().find(kPassword), std::string::npos);
+}
+
 // Redis up but refusing writes (OOM here; READONLY after a failover is the same path).
 TEST(RedisSecurity, RefusedWritesTurnReadyzTo503UntilRedisTakesThemAgain) {
   RedisProcess redis;

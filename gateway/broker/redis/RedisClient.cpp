@@ -166,6 +166,13 @@ std::shared_ptr<RedisLink> RedisClient::makeLink() {
 }
 
 void RedisClient::execute(std::vector<std::string> commands, RedisLink::Done done) {
+  if (!running_.load()) {
+    // No loop to answer on: answer here, so every caller hears back exactly once.
+    done(std::make_exception_ptr(
+             RedisError("Redis " + endpoint_.address.str() + ": the broker is not running")),
+         {});
+    return;
+  }
   asio::post(io_, [this, commands = std::move(commands), done = std::move(done)]() mutable {
     Slot* best = nullptr;
     // The open connection with the fewest commands in flight; ties go round-robin.
