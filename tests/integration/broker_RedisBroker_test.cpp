@@ -584,6 +584,34 @@ TEST(RedisBroker, ManyChannelsRestartedUnderTrafficCatchUpOnceBeforeReady) {
   EXPECT_TRUE(node.listener.resets().empty());
 }
 
+// A Redis that stops answering (CLIENT PAUSE) without closing: each command's deadline fails
+// its connection, the publish answers BrokerUnavailable instead of waiting, and the
+// connections come back by themselves.
+TEST(RedisBroker, CommandDeadlineAnswersWhileRedisHangs) {
+  RedisProcess redis;
+  Config config = redisConfig(redis);
+  config.publishTimeout = 300ms;
+  StartedBroker node(config);
+  publishOne(node.broker, "c");
+  constexpr auto kPause = 3000ms;
+  redis.command({"CLIENT", "PAUSE", std::to_string(kPause.count()), "ALL"});
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(publishOne(node.broker, "c"), BrokerUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kPause)
+      << "the publish waited for Redis, not its deadline";
+  // Once the pause ends, publishes succeed again (each failed link reconnected on its own).
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          publishOne(node.broker, "c");
+          return true;
+        } catch (const BrokerUnavailable&) {
+          return false;
+        }
+      },
+      10s));
+}
+
 TEST(RedisBroker, NotReadyWhileRedisIsDownAtStart) {
   RedisProcess redis;
   redis.stop();
