@@ -280,9 +280,15 @@ TEST(RedisSecurity, ConcurrentPublishersShareAHandfulOfConnections) {
   std::mutex idsMutex;
   std::set<std::string> ids;
   int mostClients = 0;
+  int failedSamples = 0;
   std::thread sampler([&] {
     while (!done.load()) {
-      mostClients = std::max(mostClients, redis.clientCount());
+      // An exception must not escape the thread (std::terminate); a failed sample is skipped.
+      try {
+        mostClients = std::max(mostClients, redis.clientCount());
+      } catch (const std::exception& error) {
+        ++failedSamples;
+      }
       std::this_thread::sleep_for(20ms);
     }
   });
@@ -311,7 +317,7 @@ TEST(RedisSecurity, ConcurrentPublishersShareAHandfulOfConnections) {
   EXPECT_EQ(answered.load(), kPublishers * kEach);
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(kPublishers * kEach));
   // Four command connections and the pub/sub one; no connect-per-publish.
-  EXPECT_GE(mostClients, 1);
+  EXPECT_GE(mostClients, 1) << failedSamples << " CLIENT LIST samples failed";
   EXPECT_LE(mostClients, 5) << "Redis saw " << mostClients << " herald connections";
 }
 
