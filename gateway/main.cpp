@@ -7,20 +7,23 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 
 #include "api/ApiServer.h"
 #include "gateway/broker/MemoryBroker.h"
 #include "gateway/broker/RedisBroker.h"
 #include "gateway/config/Config.h"
-#include "gateway/hub/LoadMonitor.h"
 #include "gateway/core/Logging.h"
+#include "gateway/hub/LoadMonitor.h"
 #include "gateway/hub/ShardSet.h"
 #include "gateway/hub/SubscriptionHub.h"
 #include "gateway/metrics/Metrics.h"
 #include "gateway/stream/StreamListener.h"
 
 namespace {
+
+constexpr int kExitConfigError = 2;
 
 std::unique_ptr<herald::Broker> makeBroker(const herald::Config& config) {
   if (config.broker == "memory") {
@@ -81,15 +84,15 @@ int main(int argc, char** argv) {
     api.setStreamPort(stream.port());
     api.start();
 
-    spdlog::info("herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
-                 "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, max "
-                 "connections {}, shed at {} ms loop lag / {} bytes RSS (0 = off), heartbeat {} ms, retry {} ms, "
-                 "{} CORS origin(s), demo page http://127.0.0.1:{}/",
-                 HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(),
-                 broker->describe(), shards.size(), config.historySize, config.historyTtl.count(),
-                 config.maxBuffer, config.maxBodyBytes, config.maxConnections, config.shedLag.count(),
-                 config.shedRss, config.heartbeat.count(), config.retry.count(), config.corsOrigins.size(),
-                 api.port());
+    spdlog::info(
+        "herald {} started: stream listener {} (port {}), api listener {} (port {}), broker {}, {} stream "
+        "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, max "
+        "connections {}, shed at {} ms loop lag / {} bytes RSS (0 = off), heartbeat {} ms, retry {} ms, "
+        "{} CORS origin(s), demo page http://127.0.0.1:{}/",
+        HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(), broker->describe(),
+        shards.size(), config.historySize, config.historyTtl.count(), config.maxBuffer, config.maxBodyBytes,
+        config.maxConnections, config.shedLag.count(), config.shedRss, config.heartbeat.count(),
+        config.retry.count(), config.corsOrigins.size(), api.port());
     if (!stream.requiresToken()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }
@@ -127,6 +130,11 @@ int main(int argc, char** argv) {
     api.stop();
     shards.stop();
     broker->stop();
+  } catch (const herald::BrokerMisconfigured& e) {
+    // A configuration error (the broker refuses Herald): like a bad flag, exit 2.
+    spdlog::critical("herald cannot start: {}", e.what());
+    std::cerr << "herald: " << e.what() << "\n";
+    return kExitConfigError;
   } catch (const std::exception& e) {
     spdlog::critical("herald cannot start: {}", e.what());
     return EXIT_FAILURE;

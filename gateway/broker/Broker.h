@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -27,6 +28,14 @@ inline constexpr unsigned kMaxShards = 64;
 
 // The broker cannot be reached (or did not answer within --publish-timeout).
 class BrokerUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The broker answered but refuses Herald (a wrong password or user, missing ACL
+// permissions, a certificate that fails verification) or its settings cannot be
+// used: a configuration error, not an outage. At start, herald exits 2 with it.
+class BrokerMisconfigured : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -53,10 +62,10 @@ struct HistoryPage {
 };
 
 struct ReplayResult {
-  bool ok = true;                     // false: the broker could not be read
-  std::optional<ResetReason> reset;   // set when the replay cannot be proven complete
+  bool ok = true;                      // false: the broker could not be read
+  std::optional<ResetReason> reset;    // set when the replay cannot be proven complete
   std::vector<NotificationPtr> items;  // retained notifications after the resume id, oldest first
-  NotificationId newest;              // the channel's newest id at read time (0-0: none)
+  NotificationId newest;               // the channel's newest id at read time (0-0: none)
 };
 
 class BrokerListener {
@@ -94,6 +103,36 @@ class Broker {
   // Blocks. Throws BrokerUnavailable.
   virtual HistoryPage history(const std::string& channel, std::optional<NotificationId> after,
                               std::size_t limit) = 0;
+
+  // The answers of publish() and history() without blocking the caller: `done` is
+  // called exactly once, on any thread (a broker thread, or the caller's before
+  // returning), with a null exception_ptr and the result, or with the exception
+  // publish()/history() would have thrown (BrokerUnavailable, IdempotencyConflict).
+  // `done` must not block. The defaults call the blocking forms.
+  using PublishDone = std::function<void(std::exception_ptr, PublishOutcome)>;
+  using HistoryDone = std::function<void(std::exception_ptr, HistoryPage)>;
+  virtual void publishAsync(std::vector<PublishItem> items, std::optional<IdempotencyToken> idempotency,
+                            PublishDone done) {
+    PublishOutcome outcome;
+    try {
+      outcome = publish(items, idempotency);
+    } catch (...) {
+      done(std::current_exception(), {});
+      return;
+    }
+    done(nullptr, std::move(outcome));
+  }
+  virtual void historyAsync(std::string channel, std::optional<NotificationId> after, std::size_t limit,
+                            HistoryDone done) {
+    HistoryPage page;
+    try {
+      page = history(channel, after, limit);
+    } catch (...) {
+      done(std::current_exception(), {});
+      return;
+    }
+    done(nullptr, std::move(page));
+  }
 
   // Ensures live notifications of `channel` reach `shard`; `done(true)` is called (on any
   // thread) once they do, `done(false)` if the broker is unavailable. Reference-counted:

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "gateway/broker/ResumeProof.h"
 
 namespace herald {
@@ -13,12 +16,62 @@ namespace {
 // from queueing behind one slow read without many idle connections.
 constexpr std::size_t kReplayThreads = 2;
 
+std::string readPasswordFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw BrokerMisconfigured("--redis-password-file: cannot read " + path);
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  std::string password = text.str();
+  // A trailing newline (echo, a Kubernetes secret edited by hand) is not part of the password.
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    throw BrokerMisconfigured("--redis-password-file: " + path + " is empty");
+  }
+  return password;
+}
+
+std::unique_ptr<RedisClient> makeClient(const Config& config) {
+  try {
+    return std::make_unique<RedisClient>(redisEndpointOf(config), RedisBroker::kConnections);
+  } catch (const RedisRefused& error) {
+    throw BrokerMisconfigured(error.what());
+  }
+}
+
+// What publish()/history() throw for a Redis failure: after start, every failure is an outage.
+std::exception_ptr brokerError(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const RedisError& redis) {
+    return std::make_exception_ptr(BrokerUnavailable(redis.what()));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 }  // namespace
 
+RedisEndpoint redisEndpointOf(const Config& config) {
+  RedisEndpoint endpoint;
+  endpoint.address = parseRedisUrl(config.broker);
+  if (endpoint.address.password.empty()) {
+    endpoint.address.password =
+        config.redisPasswordFile.empty() ? config.redisPassword : readPasswordFile(config.redisPasswordFile);
+  }
+  endpoint.tls =
+      RedisTlsSettings{config.redisTlsCa, config.redisTlsCert, config.redisTlsKey, config.redisTlsServerName};
+  endpoint.timeout = config.publishTimeout;
+  return endpoint;
+}
+
 RedisBroker::RedisBroker(const Config& config)
-    : address_(parseRedisUrl(config.broker)),
-      store_(config, address_),
-      subscriber_(address_, store_, config.publishTimeout) {}
+    : client_(makeClient(config)),
+      store_(config, client_->endpoint().address.db, *client_),
+      subscriber_(*client_, store_, config.publishTimeout) {}
 
 RedisBroker::~RedisBroker() {
   stop();
@@ -28,12 +81,26 @@ void RedisBroker::start(BrokerListener& listener) {
   if (running_.exchange(true)) {
     return;
   }
+  client_->start();
+  const auto& endpoint = client_->endpoint();
+  if (auto error = client_->firstAttempt(endpoint.timeout + std::chrono::seconds(1))) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const RedisRefused& refused) {
+      client_->stop();
+      running_.store(false);
+      throw BrokerMisconfigured(refused.what());
+    } catch (const std::exception& unreachable) {
+      spdlog::warn("redis {} is unavailable at start ({}); not ready until it connects",
+                   endpoint.address.str(), unreachable.what());
+    }
+  }
   {
     std::lock_guard lock(replayPoolMutex_);
     replayPool_ = std::make_unique<boost::asio::thread_pool>(kReplayThreads);
   }
   subscriber_.start(listener);
-  spdlog::info("redis broker started on {}", address_.str());
+  spdlog::info("redis broker started on {}", endpoint.address.str());
 }
 
 void RedisBroker::stop() {
@@ -49,11 +116,11 @@ void RedisBroker::stop() {
   if (replayPool) {
     replayPool->join();  // replays already queued still finish and call their done
   }
-  store_.pool().clear();
+  client_->stop();
 }
 
 bool RedisBroker::ready() const {
-  return running_.load() && subscriber_.connected() && store_.pool().healthy();
+  return running_.load() && subscriber_.connected() && client_->connected() && !store_.writesRefused();
 }
 
 PublishOutcome RedisBroker::publish(const std::vector<PublishItem>& items,
@@ -72,6 +139,22 @@ HistoryPage RedisBroker::history(const std::string& channel, std::optional<Notif
   } catch (const RedisError& error) {
     throw BrokerUnavailable(error.what());
   }
+}
+
+void RedisBroker::publishAsync(std::vector<PublishItem> items, std::optional<IdempotencyToken> idempotency,
+                               PublishDone done) {
+  store_.publishAsync(items, idempotency,
+                      [done = std::move(done)](std::exception_ptr error, PublishOutcome outcome) {
+                        done(error ? brokerError(error) : nullptr, std::move(outcome));
+                      });
+}
+
+void RedisBroker::historyAsync(std::string channel, std::optional<NotificationId> after, std::size_t limit,
+                               HistoryDone done) {
+  store_.rangeAsync(channel, after, limit,
+                    [done = std::move(done)](std::exception_ptr error, std::vector<NotificationPtr> items) {
+                      done(error ? brokerError(error) : nullptr, HistoryPage{std::move(items)});
+                    });
 }
 
 void RedisBroker::subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) {

@@ -1,11 +1,18 @@
 #include "gateway/broker/RedisStore.h"
 
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
 #include <charconv>
+#include <future>
+#include <iterator>
 #include <limits>
 
 #include <herald/LuaScripts.h>
 
 namespace herald {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -73,130 +80,205 @@ std::vector<NotificationPtr> parseEntries(const std::string& channel, const redi
 RedisKeys::RedisKeys(std::string prefix, int db)
     : prefix_(std::move(prefix)), livePrefix_(prefix_ + "db" + std::to_string(db) + ":live:") {}
 
-RedisStore::RedisStore(const Config& config, const RedisAddress& address)
+RedisStore::RedisStore(const Config& config, int db, RedisClient& client)
     : historySize_(std::max<std::size_t>(config.historySize, 1)),
       historyTtl_(config.historyTtl),
       idempotencyTtl_(config.idempotencyTtl),
-      keys_(config.redisPrefix, address.db),
-      pool_(address, config.publishTimeout) {}
+      keys_(config.redisPrefix, db),
+      client_(client) {}
 
-ReplyPtr RedisStore::evalPublish(RedisConnection& connection,
-                                 const std::vector<std::string_view>& keysAndArgs, std::size_t keyCount) {
-  const std::string keyCountText = std::to_string(keyCount);
-  std::string sha;
-  {
-    std::lock_guard lock(scriptMutex_);
-    sha = publishSha_;
-  }
-  if (!sha.empty()) {
-    std::vector<std::string_view> command{"EVALSHA", sha, keyCountText};
-    command.insert(command.end(), keysAndArgs.begin(), keysAndArgs.end());
-    auto reply = connection.command(command);
-    if (reply->type != REDIS_REPLY_ERROR || !replyText(*reply).starts_with("NOSCRIPT")) {
-      return reply;
-    }
-  }
-  // Not loaded yet, or Redis restarted and forgot it: EVAL runs and caches it.
-  std::vector<std::string_view> command{"EVAL", embedded::kPublishLua, keyCountText};
+// One publish on its way: the script's keys and arguments (owned, so EVAL can follow a NOSCRIPT).
+struct RedisStore::PublishCall {
+  std::vector<std::string> keysAndArgs;
+  std::string keyCount;
+  std::size_t itemCount = 0;
+  std::string idempotencyKey;
+  PublishDone done;
+};
+
+namespace {
+
+std::string encodeScriptCall(std::string_view verb, std::string_view script, const std::string& keyCount,
+                             const std::vector<std::string>& keysAndArgs) {
+  std::vector<std::string_view> command{verb, script, keyCount};
   command.insert(command.end(), keysAndArgs.begin(), keysAndArgs.end());
-  auto reply = connection.command(command);
-  if (reply->type != REDIS_REPLY_ERROR) {
-    auto loaded = connection.command({"SCRIPT", "LOAD", embedded::kPublishLua});
-    if (loaded->type == REDIS_REPLY_STRING) {
-      std::lock_guard lock(scriptMutex_);
-      publishSha_ = std::string(replyText(*loaded));
-    }
-  }
-  return reply;
+  return encodeCommand(command);
 }
 
-PublishOutcome RedisStore::publish(const std::vector<PublishItem>& items,
-                                   const std::optional<IdempotencyToken>& idempotency) {
-  const std::string hasIdempotency = idempotency ? "1" : "0";
-  const std::string digest = idempotency ? idempotency->bodyDigest : "";
-  const std::string idempotencyTtl = std::to_string(idempotencyTtl_.count());
-  const std::string historySize = std::to_string(historySize_);
-  const std::string historyTtl = std::to_string(historyTtl_.count());
-  const std::string metaTtl = std::to_string(historyTtl_.count() * kMetaTtlFactor);
-  const std::string publishedUs = std::to_string(wallClockMicros());
-
-  // The strings the command refers to must outlive it: keep them here.
-  std::vector<std::string> keyStrings;
-  keyStrings.reserve(items.size() * 2 + 1);
-  if (idempotency) {
-    keyStrings.push_back(keys_.idempotency(idempotency->key));
-  }
-  for (const auto& item : items) {
-    keyStrings.push_back(keys_.stream(item.channel));
-    keyStrings.push_back(keys_.meta(item.channel));
-  }
-  std::vector<std::string_view> keysAndArgs(keyStrings.begin(), keyStrings.end());
-  keysAndArgs.insert(keysAndArgs.end(), {hasIdempotency, digest, idempotencyTtl, historySize, historyTtl,
-                                         metaTtl, publishedUs, keys_.livePrefix()});
-  keysAndArgs.reserve(keysAndArgs.size() + items.size() * kPublishFieldsPerItem);
-  for (const auto& item : items) {
-    keysAndArgs.insert(keysAndArgs.end(), {item.channel, item.event, item.data});
-  }
-
-  auto reply = pool_.run(
-      [&](RedisConnection& connection) { return evalPublish(connection, keysAndArgs, keyStrings.size()); });
-  throwIfErrorReply(*reply, "publish script");
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+PublishOutcome parsePublishReply(const redisReply& reply, std::size_t itemCount,
+                                 const std::string& idempotencyKey) {
+  throwIfErrorReply(reply, "publish script");
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0) {
     throw RedisError("Redis publish script returned an unexpected reply");
   }
-  const std::string_view status = replyText(*reply->element[0]);
+  const std::string_view status = replyText(*reply.element[0]);
   if (status == "conflict") {
-    throw IdempotencyConflict("Idempotency-Key '" + idempotency.value_or(IdempotencyToken{}).key +
+    throw IdempotencyConflict("Idempotency-Key '" + idempotencyKey +
                               "' was used with a different request body");
   }
   PublishOutcome outcome;
   outcome.replayed = status == "replayed";
-  for (std::size_t i = 1; i < reply->elements; ++i) {
-    outcome.ids.push_back(parseIdOrThrow(replyText(*reply->element[i]), "a published notification"));
+  for (std::size_t i = 1; i < reply.elements; ++i) {
+    outcome.ids.push_back(parseIdOrThrow(replyText(*reply.element[i]), "a published notification"));
   }
-  if (!outcome.replayed && outcome.ids.size() != items.size()) {
+  if (!outcome.replayed && outcome.ids.size() != itemCount) {
     throw RedisError("Redis publish script returned " + std::to_string(outcome.ids.size()) + " ids for " +
-                     std::to_string(items.size()) + " items");
+                     std::to_string(itemCount) + " items");
   }
   return outcome;
 }
 
-std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
-                                               std::optional<NotificationId> after, std::size_t limit) {
-  if (limit == 0) {
-    return {};
-  }
-  const std::string key = keys_.stream(channel);
-  const std::optional<std::string> start = after ? startAfter(*after) : std::string("-");
-  if (!start) {
-    return {};
-  }
-  const std::string count = std::to_string(limit);
-  auto reply = pool_.run([&](RedisConnection& connection) {
-    return connection.command({"XRANGE", key, *start, "+", "COUNT", count});
+// Waits for an *Async call's answer (the caller is never the client's own thread).
+template <typename Result, typename Start>
+Result waitFor(Start start) {
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  start([promise](std::exception_ptr error, Result result) {
+    if (error) {
+      promise->set_exception(error);
+    } else {
+      promise->set_value(std::move(result));
+    }
   });
-  throwIfErrorReply(*reply, "XRANGE");
-  return parseEntries(channel, *reply);
+  return future.get();
 }
 
-ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
-  const std::string streamKey = keys_.stream(channel);
-  const std::string metaKey = keys_.meta(channel);
+}  // namespace
+
+void RedisStore::notePublishReply(const redisReply& reply) {
+  const bool refused = reply.type == REDIS_REPLY_ERROR && isWriteRefusal(replyText(reply));
+  if (refused && !writesRefused_.exchange(true)) {
+    spdlog::error("redis refuses writes: {}; not ready until it takes them again", replyText(reply));
+  } else if (!refused && reply.type != REDIS_REPLY_ERROR && writesRefused_.exchange(false)) {
+    spdlog::info("redis takes writes again");
+  }
+}
+
+void RedisStore::runPublish(const std::shared_ptr<PublishCall>& call, bool withSha) {
+  std::string sha;
+  if (withSha) {
+    std::lock_guard lock(scriptMutex_);
+    sha = publishSha_;
+  }
+  std::vector<std::string> commands;
+  if (!sha.empty()) {
+    commands.push_back(encodeScriptCall("EVALSHA", sha, call->keyCount, call->keysAndArgs));
+  } else {
+    // Not loaded yet, or Redis restarted and forgot it: EVAL runs it, SCRIPT LOAD gives its SHA.
+    commands.push_back(encodeScriptCall("EVAL", embedded::kPublishLua, call->keyCount, call->keysAndArgs));
+    commands.push_back(encodeCommand({"SCRIPT", "LOAD", embedded::kPublishLua}));
+  }
+  const bool viaSha = !sha.empty();
+  client_.execute(std::move(commands), [this, call, viaSha](std::exception_ptr error, Replies replies) {
+    if (error) {
+      call->done(error, {});
+      return;
+    }
+    const redisReply& reply = *replies.at(0);
+    if (viaSha && reply.type == REDIS_REPLY_ERROR && replyText(reply).starts_with("NOSCRIPT")) {
+      runPublish(call, false);
+      return;
+    }
+    if (!viaSha && replies.size() > 1 && replies[1]->type == REDIS_REPLY_STRING) {
+      std::lock_guard lock(scriptMutex_);
+      publishSha_ = std::string(replyText(*replies[1]));
+    }
+    notePublishReply(reply);
+    PublishOutcome outcome;
+    try {
+      outcome = parsePublishReply(reply, call->itemCount, call->idempotencyKey);
+    } catch (...) {
+      call->done(std::current_exception(), {});
+      return;
+    }
+    call->done(nullptr, std::move(outcome));
+  });
+}
+
+void RedisStore::publishAsync(const std::vector<PublishItem>& items,
+                              const std::optional<IdempotencyToken>& idempotency, PublishDone done) {
+  auto call = std::make_shared<PublishCall>();
+  call->itemCount = items.size();
+  call->done = std::move(done);
+  auto& args = call->keysAndArgs;
+  args.reserve(items.size() * (2 + kPublishFieldsPerItem) + 9);
+  if (idempotency) {
+    call->idempotencyKey = idempotency->key;
+    args.push_back(keys_.idempotency(idempotency->key));
+  }
+  for (const auto& item : items) {
+    args.push_back(keys_.stream(item.channel));
+    args.push_back(keys_.meta(item.channel));
+  }
+  call->keyCount = std::to_string(args.size());
+  args.insert(args.end(),
+              {idempotency ? "1" : "0", idempotency ? idempotency->bodyDigest : "",
+               std::to_string(idempotencyTtl_.count()), std::to_string(historySize_),
+               std::to_string(historyTtl_.count()), std::to_string(historyTtl_.count() * kMetaTtlFactor),
+               std::to_string(wallClockMicros()), keys_.livePrefix()});
+  for (const auto& item : items) {
+    args.insert(args.end(), {item.channel, item.event, item.data});
+  }
+  runPublish(call, true);
+}
+
+PublishOutcome RedisStore::publish(const std::vector<PublishItem>& items,
+                                   const std::optional<IdempotencyToken>& idempotency) {
+  return waitFor<PublishOutcome>(
+      [&](PublishDone done) { publishAsync(items, idempotency, std::move(done)); });
+}
+
+void RedisStore::rangeAsync(const std::string& channel, std::optional<NotificationId> after,
+                            std::size_t limit, RangeDone done) {
+  const std::optional<std::string> start = after ? startAfter(*after) : std::string("-");
+  if (limit == 0 || !start) {
+    asio::post(client_.io(), [done = std::move(done)] { done(nullptr, {}); });
+    return;
+  }
+  client_.execute(
+      {encodeCommand({"XRANGE", keys_.stream(channel), *start, "+", "COUNT", std::to_string(limit)})},
+      [channel, done = std::move(done)](std::exception_ptr error, Replies replies) {
+        std::vector<NotificationPtr> entries;
+        if (!error) {
+          try {
+            throwIfErrorReply(*replies.at(0), "XRANGE");
+            entries = parseEntries(channel, *replies.at(0));
+          } catch (...) {
+            error = std::current_exception();
+          }
+        }
+        done(error, std::move(entries));
+      });
+}
+
+std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
+                                               std::optional<NotificationId> after, std::size_t limit) {
+  return waitFor<std::vector<NotificationPtr>>(
+      [&](RangeDone done) { rangeAsync(channel, after, limit, std::move(done)); });
+}
+
+namespace {
+
+constexpr std::size_t kCommandsPerRead = 4;  // MULTI, HMGET, XRANGE, EXEC
+
+}  // namespace
+
+std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel,
+                                                       NotificationId from) const {
   // With no possible id after `from`, "+ -" is a valid, empty range.
   const std::optional<std::string> next = startAfter(from);
   const std::string start = next.value_or("+");
   const std::string end = next ? "+" : "-";
   // MULTI/EXEC so the meta and the entries describe the same moment.
-  auto exec = pool_.run([&](RedisConnection& connection) {
-    connection.append({"MULTI"});
-    connection.append({"HMGET", metaKey, "gen", "last"});
-    connection.append({"XRANGE", streamKey, start, end});
-    connection.append({"EXEC"});
-    for (int queued = 0; queued < 3; ++queued) {
-      throwIfErrorReply(*connection.nextReply(), "MULTI");
-    }
-    return connection.nextReply();
-  });
+  return {encodeCommand({"MULTI"}), encodeCommand({"HMGET", keys_.meta(channel), "gen", "last"}),
+          encodeCommand({"XRANGE", keys_.stream(channel), start, end}), encodeCommand({"EXEC"})};
+}
+
+ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPtr* replies) const {
+  for (std::size_t queued = 0; queued + 1 < kCommandsPerRead; ++queued) {
+    throwIfErrorReply(*replies[queued], "MULTI");
+  }
+  const redisReply* exec = replies[kCommandsPerRead - 1].get();
   throwIfErrorReply(*exec, "EXEC");
   if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
     throw RedisError("Redis transaction for channel " + channel + " returned an unexpected reply");
@@ -227,31 +309,60 @@ ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId fro
   return read;
 }
 
-std::vector<NotificationId> RedisStore::newestIds(const std::vector<std::string>& channels) {
-  std::vector<std::string> metaKeys;
-  metaKeys.reserve(channels.size());
-  for (const auto& channel : channels) {
-    metaKeys.push_back(keys_.meta(channel));
+ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
+  Replies replies = client_.run(readAfterCommands(channel, from));
+  return parseReadAfter(channel, replies.data());
+}
+
+std::vector<ChannelRead> RedisStore::readAfterMany(
+    const std::vector<std::pair<std::string, NotificationId>>& reads) {
+  std::vector<std::string> commands;
+  commands.reserve(reads.size() * kCommandsPerRead);
+  for (const auto& [channel, from] : reads) {
+    auto one = readAfterCommands(channel, from);
+    std::move(one.begin(), one.end(), std::back_inserter(commands));
   }
-  return pool_.run([&](RedisConnection& connection) {
-    for (const auto& key : metaKeys) {
-      connection.append({"HGET", key, "last"});
-    }
-    std::vector<NotificationId> ids;
-    ids.reserve(metaKeys.size());
-    for (std::size_t i = 0; i < metaKeys.size(); ++i) {
-      auto reply = connection.nextReply();
-      throwIfErrorReply(*reply, "HGET");
-      ids.push_back(reply->type == REDIS_REPLY_STRING ? parseIdOrThrow(replyText(*reply), "meta last")
-                                                      : NotificationId{});
-    }
-    return ids;
-  });
+  if (commands.empty()) {
+    return {};
+  }
+  // One pipelined round trip: the transactions follow each other on one connection.
+  Replies replies = client_.run(std::move(commands));
+  std::vector<ChannelRead> result;
+  result.reserve(reads.size());
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    result.push_back(parseReadAfter(reads[i].first, replies.data() + i * kCommandsPerRead));
+  }
+  return result;
+}
+
+std::vector<NotificationId> RedisStore::newestIds(const std::vector<std::string>& channels) {
+  std::vector<std::string> commands;
+  commands.reserve(channels.size());
+  for (const auto& channel : channels) {
+    commands.push_back(encodeCommand({"HGET", keys_.meta(channel), "last"}));
+  }
+  if (commands.empty()) {
+    return {};
+  }
+  Replies replies = client_.run(std::move(commands));
+  std::vector<NotificationId> ids;
+  ids.reserve(replies.size());
+  for (const auto& reply : replies) {
+    throwIfErrorReply(*reply, "HGET");
+    ids.push_back(reply->type == REDIS_REPLY_STRING ? parseIdOrThrow(replyText(*reply), "meta last")
+                                                    : NotificationId{});
+  }
+  return ids;
 }
 
 void RedisStore::ping() {
-  auto reply = pool_.run([](RedisConnection& connection) { return connection.command({"PING"}); });
-  throwIfErrorReply(*reply, "PING");
+  Replies replies = client_.run({encodeCommand({"PING"})});
+  throwIfErrorReply(*replies.at(0), "PING");
+}
+
+void RedisStore::probeWrites() {
+  Replies replies = client_.run({encodeCommand({"SET", keys_.writableProbe(), "1", "PX", "60000"})});
+  notePublishReply(*replies.at(0));
 }
 
 NotificationPtr parseStreamEntry(const std::string& channel, const redisReply& entry) {

@@ -6,19 +6,24 @@
 // outlives it; `<prefix>idem:<key>` remembers an Idempotency-Key. Live
 // notifications go out on `<prefix>db<N>:live:<channel>` (pub/sub ignores the
 // database, so the name carries it). Publishing is one Lua script call per
-// publish(), so a batch is atomic and one round trip. All commands run on
-// RedisPool connections and throw RedisError when Redis cannot be used.
+// publish(), so a batch is atomic and one round trip. This file is the layout;
+// the transport is RedisClient (pipelined connections on the broker's event
+// loop): the blocking forms wait on it and throw RedisError when Redis cannot be
+// used, the *Async forms answer on the client's thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/broker/Broker.h"
-#include "gateway/broker/RedisConnection.h"
 #include "gateway/broker/ResumeProof.h"
+#include "gateway/broker/redis/RedisClient.h"
 #include "gateway/config/Config.h"
 
 namespace herald {
@@ -29,6 +34,8 @@ class RedisKeys {
   std::string stream(std::string_view channel) const { return prefix_ + "stream:" + std::string(channel); }
   std::string meta(std::string_view channel) const { return prefix_ + "meta:" + std::string(channel); }
   std::string idempotency(std::string_view key) const { return prefix_ + "idem:" + std::string(key); }
+  // The key the write probe sets while Redis refuses writes.
+  std::string writableProbe() const { return prefix_ + "writable"; }
   // The pub/sub channel of `channel`, and the prefix all of them share.
   std::string live(std::string_view channel) const { return livePrefix_ + std::string(channel); }
   const std::string& livePrefix() const { return livePrefix_; }
@@ -48,33 +55,53 @@ struct ChannelRead {
 
 class RedisStore {
  public:
-  RedisStore(const Config& config, const RedisAddress& address);
+  // `client` carries every command and must outlive the store.
+  RedisStore(const Config& config, int db, RedisClient& client);
 
   // Runs publish.lua once for all items. Throws IdempotencyConflict or RedisError.
   PublishOutcome publish(const std::vector<PublishItem>& items,
                          const std::optional<IdempotencyToken>& idempotency);
+  // The same without blocking: `done` runs once on the client's thread with the outcome or
+  // the exception publish() would throw.
+  using PublishDone = std::function<void(std::exception_ptr, PublishOutcome)>;
+  void publishAsync(const std::vector<PublishItem>& items, const std::optional<IdempotencyToken>& idempotency,
+                    PublishDone done);
   // Retained entries with id > after (from the oldest when absent), at most `limit`.
   std::vector<NotificationPtr> range(const std::string& channel, std::optional<NotificationId> after,
                                      std::size_t limit);
+  using RangeDone = std::function<void(std::exception_ptr, std::vector<NotificationPtr>)>;
+  void rangeAsync(const std::string& channel, std::optional<NotificationId> after, std::size_t limit,
+                  RangeDone done);
   // The channel's meta and every retained entry after `from`, in one transaction.
   ChannelRead readAfter(const std::string& channel, NotificationId from);
+  // readAfter for many channels, pipelined in one round trip (the backfill after a reconnect).
+  std::vector<ChannelRead> readAfterMany(const std::vector<std::pair<std::string, NotificationId>>& reads);
   // The newest id of each channel (0-0 when it has none), pipelined in one round trip.
   std::vector<NotificationId> newestIds(const std::vector<std::string>& channels);
   void ping();
+  // While Redis refuses writes (READONLY after a failover, OOM): checks with a tiny write of
+  // `<prefix>writable` whether it takes them again. Blocking.
+  void probeWrites();
+  // The last publish (or probe) was refused with READONLY, OOM or the like.
+  bool writesRefused() const { return writesRefused_.load(); }
 
   const RedisKeys& keys() const { return keys_; }
-  RedisPool& pool() { return pool_; }
-  const RedisPool& pool() const { return pool_; }
+  RedisClient& client() { return client_; }
 
  private:
-  ReplyPtr evalPublish(RedisConnection& connection, const std::vector<std::string_view>& keysAndArgs,
-                       std::size_t keyCount);
+  struct PublishCall;
+  void runPublish(const std::shared_ptr<PublishCall>& call, bool withSha);
+  void notePublishReply(const redisReply& reply);
+  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from) const;
+  // The ChannelRead of the 4 replies from `replies` on (MULTI, HMGET, XRANGE, EXEC).
+  ChannelRead parseReadAfter(const std::string& channel, const ReplyPtr* replies) const;
 
   const std::size_t historySize_;
   const std::chrono::milliseconds historyTtl_;
   const std::chrono::milliseconds idempotencyTtl_;
   const RedisKeys keys_;
-  RedisPool pool_;
+  RedisClient& client_;
+  std::atomic<bool> writesRefused_{false};
   std::mutex scriptMutex_;
   std::string publishSha_;  // SHA1 of publish.lua once loaded (Redis forgets it on restart)
 };

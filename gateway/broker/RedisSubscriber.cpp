@@ -5,8 +5,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <random>
 #include <system_error>
 
@@ -37,8 +40,8 @@ int pollTimeoutMs(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-RedisSubscriber::RedisSubscriber(RedisAddress address, RedisStore& store, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), store_(store), timeout_(timeout) {
+RedisSubscriber::RedisSubscriber(RedisClient& client, RedisStore& store, std::chrono::milliseconds timeout)
+    : client_(client), store_(store), timeout_(timeout) {
   wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wakeFd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "eventfd for the Redis subscriber");
@@ -106,34 +109,75 @@ std::vector<RedisSubscriber::Request> RedisSubscriber::takeRequests() {
   return std::exchange(requests_, {});
 }
 
+void RedisSubscriber::connect() {
+  auto inbox = std::make_shared<Inbox>();
+  auto link = client_.makeLink();
+  auto outcome = std::make_shared<std::promise<std::exception_ptr>>();
+  auto connected = outcome->get_future();
+  boost::asio::post(client_.io(), [this, link, inbox, outcome] {
+    link->connect([this, link, inbox, outcome](std::exception_ptr error) {
+      if (!error) {
+        // On the client's thread: only queue and wake; the subscriber thread does the work.
+        link->enterPushMode([this, inbox](ReplyPtr reply) {
+          {
+            std::lock_guard lock(inbox->mutex);
+            inbox->replies.push_back(std::move(reply));
+          }
+          wake();
+        });
+        link->onClose([this, inbox](std::exception_ptr reason) {
+          {
+            std::lock_guard lock(inbox->mutex);
+            inbox->closed = reason;
+          }
+          wake();
+        });
+      }
+      outcome->set_value(error);
+    });
+  });
+  // The link's own connect timeout ends the attempt; the margin only guards a stopped loop.
+  const auto deadline = Clock::now() + timeout_ * 2 + kPingInterval;
+  while (connected.wait_for(kPingInterval / 4) != std::future_status::ready) {
+    if (stopping_.load() || Clock::now() > deadline) {
+      throw RedisError("Redis subscriber stopped while connecting");
+    }
+  }
+  if (auto error = connected.get()) {
+    std::rethrow_exception(error);
+  }
+  link_ = std::move(link);
+  inbox_ = std::move(inbox);
+}
+
 void RedisSubscriber::run() {
   std::chrono::milliseconds backoff = kInitialBackoff;
   bool everConnected = false;
+  std::string lastFailure;
   while (!stopping_.load()) {
     try {
-      connection_ = std::make_unique<RedisConnection>(address_, timeout_);
+      connect();
+      const std::string where = client_.endpoint().address.str();
       if (everConnected) {
         reconnects_.fetch_add(1);
-        spdlog::info("redis subscriber reconnected to {}", address_.str());
+        spdlog::info("redis subscriber reconnected to {}", where);
       } else {
-        spdlog::info("redis subscriber connected to {}", address_.str());
+        spdlog::info("redis subscriber connected to {}", where);
       }
       everConnected = true;
+      lastFailure.clear();
       backoff = kInitialBackoff;
-      // Idle pool connections from before an outage are dead: start afresh.
-      store_.pool().clear();
-      try {
-        store_.ping();
-      } catch (const RedisError& error) {
-        spdlog::warn("redis pool check failed: {}", error.what());
-      }
-      connected_.store(true);
       resubscribeAll();
       serve();
     } catch (const RedisError& error) {
-      spdlog::warn("redis subscriber connection to {} lost or unavailable: {}", address_.str(), error.what());
+      // Logged once per distinct reason, not once per retry.
+      if (lastFailure != error.what()) {
+        spdlog::warn("redis subscriber connection to {} lost or unavailable: {}",
+                     client_.endpoint().address.str(), error.what());
+        lastFailure = error.what();
+      }
     } catch (const std::exception& error) {
-      // Not a Redis failure (poll, a listener that threw): still start over rather than die.
+      // Not a Redis failure (a listener that threw): still start over rather than die.
       spdlog::error("redis subscriber failed: {}; reconnecting", error.what());
     }
     onConnectionLost();
@@ -143,8 +187,7 @@ void RedisSubscriber::run() {
     waitBeforeRetry(withJitter(backoff));
     backoff = std::min(backoff * kBackoffFactor, kMaxBackoff);
   }
-  connection_.reset();
-  connected_.store(false);
+  onConnectionLost();
   // Subscribes that arrived during shutdown get their answer too.
   handleRequestsWhileDisconnected();
 }
@@ -165,76 +208,72 @@ void RedisSubscriber::resubscribeAll() {
   sendCommand(command);
 }
 
+bool RedisSubscriber::backfillsPending() const {
+  return std::any_of(channels_.begin(), channels_.end(),
+                     [](const auto& entry) { return entry.second.needsBackfill && entry.second.subscribed; });
+}
+
 void RedisSubscriber::serve() {
-  Clock::time_point lastActivity = Clock::now();
+  const Clock::time_point connectedAt = Clock::now();
   // Not std::optional: GCC 12 -O2 flags a false maybe-uninitialized on it.
   Clock::time_point pingSentAt{};
   bool pingPending = false;
   while (!stopping_.load()) {
     handleRequests();
-    flush();
-
-    const auto now = Clock::now();
-    if (pingPending && now - pingSentAt > timeout_) {
-      connection_->fail("PING unanswered");
+    std::vector<ReplyPtr> replies;
+    std::exception_ptr closed;
+    {
+      std::lock_guard lock(inbox_->mutex);
+      replies = std::exchange(inbox_->replies, {});
+      closed = inbox_->closed;
     }
-    if (!pingPending && now - lastActivity >= kPingInterval) {
+    for (const auto& reply : replies) {
+      handleReply(*reply);
+    }
+    runBackfills();
+    if (closed) {
+      std::rethrow_exception(closed);
+    }
+    // Ready once every re-subscribed channel has its backfill: before, /readyz says 503.
+    if (!connected_.load() && !backfillsPending()) {
+      connected_.store(true);
+    }
+
+    // Any bytes from Redis (a message, a confirmation, a pong) show the connection is alive.
+    const auto now = Clock::now();
+    const auto lastRead = std::max(link_->lastRead(), connectedAt);
+    if (pingPending && lastRead > pingSentAt) {
+      pingPending = false;
+    }
+    if (pingPending && now - pingSentAt > timeout_) {
+      throw RedisError("Redis pub/sub connection: PING unanswered for " + std::to_string(timeout_.count()) +
+                       " ms");
+    }
+    if (!pingPending && now - lastRead >= kPingInterval) {
       sendCommand({"PING"});
-      flush();
       pingSentAt = now;
       pingPending = true;
-      if (!store_.pool().healthy()) {
+      if (store_.writesRefused()) {
         try {
-          store_.ping();
+          store_.probeWrites();
         } catch (const RedisError& error) {
-          spdlog::warn("redis pool check failed: {}", error.what());
+          spdlog::warn("redis write probe failed: {}", error.what());
         }
       }
     }
 
-    pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wakeFd_, POLLIN, 0}};
-    const int ready = ::poll(fds, 2, pollTimeoutMs(kPingInterval));
+    pollfd fd{wakeFd_, POLLIN, 0};
+    const int ready = ::poll(&fd, 1, pollTimeoutMs(kPingInterval / 4));
     if (ready < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "poll in the Redis subscriber");
-    }
-    if (ready <= 0 || fds[0].revents == 0) {
-      continue;
-    }
-    if (redisBufferRead(connection_->context()) != REDIS_OK) {
-      connection_->fail("reading pub/sub messages");
-    }
-    lastActivity = Clock::now();
-    for (;;) {
-      void* raw = nullptr;
-      if (redisGetReplyFromReader(connection_->context(), &raw) != REDIS_OK) {
-        connection_->fail("parsing pub/sub messages");
-      }
-      if (raw == nullptr) {
-        break;
-      }
-      ReplyPtr reply(static_cast<redisReply*>(raw));
-      if (pingPending && ((reply->type == REDIS_REPLY_STATUS && replyText(*reply) == "PONG") ||
-                         (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-                          replyText(*reply->element[0]) == "pong"))) {
-        pingPending = false;
-        continue;
-      }
-      handleReply(*reply);
     }
   }
 }
 
 void RedisSubscriber::sendCommand(const std::vector<std::string_view>& args) {
-  connection_->append(args);
-}
-
-void RedisSubscriber::flush() {
-  int done = 0;
-  while (done == 0) {
-    if (redisBufferWrite(connection_->context(), &done) != REDIS_OK) {
-      connection_->fail("writing to the pub/sub connection");
-    }
-  }
+  boost::asio::post(client_.io(), [link = link_, command = encodeCommand(args)]() mutable {
+    link->send(std::move(command));
+  });
 }
 
 void RedisSubscriber::waitBeforeRetry(std::chrono::milliseconds delay) {

@@ -1,16 +1,21 @@
-// RedisSubscriber: the one pub/sub connection of a node and the thread that owns it.
+// RedisSubscriber: the one pub/sub connection of a node and the thread that owns its state.
 //
 // It turns the broker's reference-counted subscribe/unsubscribe calls into
 // SUBSCRIBE/UNSUBSCRIBE of `<prefix>db<N>:live:<channel>` and hands every live
 // message to the BrokerListener with the mask of the shards that want it, in id
 // order and at most once (ids at or below the last delivered one are dropped).
-// Only its own thread touches the connection and the per-channel state, so the
-// delivery path takes no lock; requests arrive through a locked queue and an
-// eventfd wake-up. When the connection is lost it reports not ready, fails
+// The connection is a RedisLink in push mode on the RedisClient's event loop
+// (which only reads, parses and queues: it never waits on Redis); only the
+// subscriber thread touches the per-channel state, so the delivery path takes no
+// lock; requests and pushed replies arrive through locked queues and an eventfd
+// wake-up. Any bytes from Redis count as liveness; an idle connection is PINGed.
+// An error reply (an ACL refusal of SUBSCRIBE, a proxy) fails the connection and
+// every pending subscribe. When the connection is lost it reports not ready, fails
 // pending subscribes, reconnects with capped exponential backoff and jitter,
 // re-subscribes every active channel and backfills what was published
 // meanwhile from the channel's stream (signalling `onChannelReset` when that
-// backfill cannot be proven complete) before live delivery resumes.
+// backfill cannot be proven complete) before live delivery resumes; it reports
+// ready again only once every channel is backfilled.
 #pragma once
 
 #include <array>
@@ -25,15 +30,15 @@
 #include <vector>
 
 #include "gateway/broker/Broker.h"
-#include "gateway/broker/RedisConnection.h"
 #include "gateway/broker/RedisStore.h"
+#include "gateway/broker/redis/RedisClient.h"
 
 namespace herald {
 
 class RedisSubscriber {
  public:
   // `store` (for baselines and backfills) must outlive the subscriber.
-  RedisSubscriber(RedisAddress address, RedisStore& store, std::chrono::milliseconds timeout);
+  RedisSubscriber(RedisClient& client, RedisStore& store, std::chrono::milliseconds timeout);
   ~RedisSubscriber();
   RedisSubscriber(const RedisSubscriber&) = delete;
   RedisSubscriber& operator=(const RedisSubscriber&) = delete;
@@ -46,7 +51,7 @@ class RedisSubscriber {
   void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done);
   void unsubscribe(const std::string& channel, unsigned shard);
 
-  // The pub/sub connection is up.
+  // The pub/sub connection is up and every channel is backfilled.
   bool connected() const { return connected_.load(); }
   // Successful reconnections after a lost connection.
   std::uint64_t reconnects() const { return reconnects_.load(); }
@@ -76,7 +81,16 @@ class RedisSubscriber {
     std::vector<PendingSubscribe> pending;
   };
 
+  // What the link hands over from the client's thread: pushed replies, and why it closed.
+  struct Inbox {
+    std::mutex mutex;
+    std::vector<ReplyPtr> replies;
+    std::exception_ptr closed;
+  };
+
   void run();
+  // Connects a new link in push mode, or throws RedisError.
+  void connect();
   // Serves one connection until it is lost (throws RedisError) or stop() is called.
   void serve();
   void resubscribeAll();
@@ -86,10 +100,13 @@ class RedisSubscriber {
   void handleReply(const redisReply& reply);
   void onSubscribeConfirmed(const std::string& channel);
   void onMessage(std::string_view liveChannel, std::string_view payload);
-  void backfill(const std::string& channel, ChannelSubscription& subscription);
+  // Backfills the queued channels, kBackfillBatch per pipelined round trip, and confirms them.
+  void runBackfills();
+  void backfill(const std::string& channel, ChannelSubscription& subscription, ChannelRead& read);
+  void confirm(std::unordered_map<std::string, ChannelSubscription>::iterator found);
   void deliver(ChannelSubscription& subscription, const NotificationPtr& notification);
   void sendCommand(const std::vector<std::string_view>& args);
-  void flush();
+  bool backfillsPending() const;
   void onConnectionLost();
   void failPending(ChannelSubscription& subscription);
   void addShard(ChannelSubscription& subscription, unsigned shard);
@@ -99,7 +116,7 @@ class RedisSubscriber {
   void wake();
   void drainWakeups();
 
-  const RedisAddress address_;
+  RedisClient& client_;
   RedisStore& store_;
   const std::chrono::milliseconds timeout_;
   BrokerListener* listener_ = nullptr;
@@ -114,8 +131,11 @@ class RedisSubscriber {
   std::thread thread_;
 
   // Subscriber thread only.
-  std::unique_ptr<RedisConnection> connection_;
+  std::shared_ptr<RedisLink> link_;
+  std::shared_ptr<Inbox> inbox_;
   std::unordered_map<std::string, ChannelSubscription> channels_;
+  std::vector<std::string> backfillQueue_;  // confirmed after a reconnect, not yet backfilled
+  static constexpr std::size_t kBackfillBatch = 256;
 };
 
 }  // namespace herald

@@ -3,6 +3,8 @@
 // thread (see RedisSubscriber.h); RedisSubscriber.cpp holds the connection loop.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 #include "gateway/broker/RedisSubscriber.h"
@@ -135,8 +137,9 @@ void RedisSubscriber::handleRequestsWhileDisconnected() {
 
 void RedisSubscriber::handleReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) {
-    spdlog::error("redis pub/sub connection answered an error: {}", replyText(reply));
-    return;
+    // The answer to a SUBSCRIBE (an ACL refusal, a proxy): its subscribers must not wait
+    // forever. Failing the connection fails every pending subscribe and starts over.
+    throwIfErrorReply(reply, "pub/sub command");
   }
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 3) {
     return;
@@ -167,8 +170,17 @@ void RedisSubscriber::onSubscribeConfirmed(const std::string& channel) {
     return;
   }
   if (subscription.needsBackfill) {
-    backfill(channel, subscription);
+    // Read after this batch of replies, pipelined with the other channels' (runBackfills);
+    // live messages until then are covered by that read.
+    backfillQueue_.push_back(channel);
+    return;
   }
+  confirm(found);
+}
+
+void RedisSubscriber::confirm(std::unordered_map<std::string, ChannelSubscription>::iterator found) {
+  const std::string& channel = found->first;
+  auto& subscription = found->second;
   subscription.confirmed = true;
   auto pending = std::exchange(subscription.pending, {});
   for (auto& request : pending) {
@@ -183,11 +195,31 @@ void RedisSubscriber::onSubscribeConfirmed(const std::string& channel) {
   }
 }
 
-void RedisSubscriber::backfill(const std::string& channel, ChannelSubscription& subscription) {
-  // A failure here propagates as RedisError: the connection is dropped and the
-  // whole re-subscribe and backfill is retried.
+void RedisSubscriber::runBackfills() {
+  auto queue = std::exchange(backfillQueue_, {});
+  for (std::size_t first = 0; first < queue.size(); first += kBackfillBatch) {
+    std::vector<std::pair<std::string, NotificationId>> reads;
+    for (std::size_t i = first; i < std::min(queue.size(), first + kBackfillBatch); ++i) {
+      auto found = channels_.find(queue[i]);
+      // Everyone may have left meanwhile (the UNSUBSCRIBE is already sent).
+      if (found != channels_.end() && found->second.subscribed && found->second.needsBackfill) {
+        reads.emplace_back(queue[i], found->second.lastDelivered);
+      }
+    }
+    // A failure here propagates as RedisError: the connection is dropped and the
+    // whole re-subscribe and backfill is retried.
+    auto results = store_.readAfterMany(reads);
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+      auto found = channels_.find(reads[i].first);
+      backfill(found->first, found->second, results[i]);
+      confirm(found);
+    }
+  }
+}
+
+void RedisSubscriber::backfill(const std::string& channel, ChannelSubscription& subscription,
+                               ChannelRead& read) {
   const NotificationId from = subscription.lastDelivered;
-  ChannelRead read = store_.readAfter(channel, from);
   const Notification* firstAfter = read.entries.empty() ? nullptr : read.entries.front().get();
   auto reason = assessResume(from, read.meta, firstAfter, read.removal);
   if (reason == ResetReason::invalidCursor) {
@@ -239,7 +271,14 @@ void RedisSubscriber::deliver(ChannelSubscription& subscription, const Notificat
 
 void RedisSubscriber::onConnectionLost() {
   connected_.store(false);
-  connection_.reset();
+  backfillQueue_.clear();
+  if (link_) {
+    boost::asio::post(client_.io(), [link = std::move(link_)] {
+      link->close(std::make_exception_ptr(RedisError("Redis pub/sub connection dropped")));
+    });
+  }
+  link_.reset();
+  inbox_.reset();
   for (auto it = channels_.begin(); it != channels_.end();) {
     auto& subscription = it->second;
     subscription.subscribed = false;

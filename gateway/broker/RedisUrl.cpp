@@ -7,13 +7,16 @@ namespace herald {
 
 namespace {
 
-constexpr std::string_view kScheme = "redis://";
+constexpr std::string_view kPlainScheme = "redis://";
+constexpr std::string_view kTlsScheme = "rediss://";
+constexpr std::string_view kRedacted = "***";
 constexpr int kMaxPort = 65535;
 constexpr int kMaxDb = 1 << 20;  // far above any real `databases` setting; guards against overflow
+constexpr int kHexBase = 16;
 
 [[noreturn]] void fail(std::string_view url, const std::string& why) {
-  throw std::invalid_argument("invalid Redis URL '" + std::string(url) + "': " + why +
-                              " (expected redis://host:port[/db])");
+  throw std::invalid_argument("invalid Redis URL '" + redactRedisUrl(url) + "': " + why +
+                              " (expected redis://[user[:password]@]host[:port][/db] or rediss://…)");
 }
 
 // A decimal number that fills `text` exactly and lies in [min, max].
@@ -30,20 +33,83 @@ bool parseNumber(std::string_view text, int min, int max, int& out) {
   return true;
 }
 
+// Decodes %XX escapes; false when one is malformed.
+bool percentDecode(std::string_view text, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    int value = 0;
+    if (i + 2 >= text.size()) {
+      return false;
+    }
+    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, kHexBase);
+    if (ec != std::errc{} || end != text.data() + i + 3) {
+      return false;
+    }
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return true;
+}
+
+// The scheme's length (0 when `url` has neither), and whether it is TLS.
+std::size_t schemeLength(std::string_view url, bool& tls) {
+  tls = url.starts_with(kTlsScheme);
+  if (tls) {
+    return kTlsScheme.size();
+  }
+  return url.starts_with(kPlainScheme) ? kPlainScheme.size() : 0;
+}
+
 }  // namespace
+
+std::string redactRedisUrl(std::string_view url) {
+  bool tls = false;
+  const std::size_t start = schemeLength(url, tls);
+  const auto at = url.rfind('@');
+  if (start == 0 || at == std::string_view::npos || at < start) {
+    return std::string(url);
+  }
+  const std::string_view userinfo = url.substr(start, at - start);
+  const auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) {
+    return std::string(url);  // a user name alone is not secret
+  }
+  return std::string(url.substr(0, start + colon + 1)) + std::string(kRedacted) + std::string(url.substr(at));
+}
 
 std::string RedisAddress::str() const {
   const bool ipv6 = host.find(':') != std::string::npos;
-  return std::string(kScheme) + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
-         std::to_string(db);
+  std::string credentials;
+  if (!user.empty() || !password.empty()) {
+    credentials = user + (password.empty() ? "" : ":" + std::string(kRedacted)) + "@";
+  }
+  return std::string(tls ? kTlsScheme : kPlainScheme) + credentials + (ipv6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + std::to_string(db);
 }
 
 RedisAddress parseRedisUrl(std::string_view url) {
-  if (!url.starts_with(kScheme)) {
-    fail(url, "it must start with redis://");
-  }
-  std::string_view rest = url.substr(kScheme.size());
   RedisAddress address;
+  const std::size_t start = schemeLength(url, address.tls);
+  if (start == 0) {
+    fail(url, "it must start with redis:// or rediss://");
+  }
+  std::string_view rest = url.substr(start);
+
+  // Credentials end at the last '@' (an unencoded '@' in a password still works).
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    const std::string_view user = userinfo.substr(0, colon);
+    const std::string_view password = colon == std::string_view::npos ? "" : userinfo.substr(colon + 1);
+    if (!percentDecode(user, address.user) || !percentDecode(password, address.password)) {
+      fail(url, "malformed %-escape in the credentials");
+    }
+  }
 
   std::string_view authority = rest;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -52,9 +118,6 @@ RedisAddress parseRedisUrl(std::string_view url) {
     if (!db.empty() && !parseNumber(db, 0, kMaxDb, address.db)) {
       fail(url, "the database must be a number");
     }
-  }
-  if (authority.find('@') != std::string_view::npos) {
-    fail(url, "credentials are not supported");
   }
 
   std::string_view port;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gateway/broker/Broker.h"
+#include "gateway/broker/RedisUrl.h"
 
 namespace herald {
 
@@ -96,6 +97,7 @@ std::vector<std::string> splitList(std::string_view text) {
 // The text form of each setting as given; converted and validated after CLI11 has parsed.
 struct RawSettings {
   std::string streamListen, apiListen, broker, redisPrefix;
+  std::string redisPasswordFile, redisTlsCa, redisTlsCert, redisTlsKey, redisTlsServerName;
   std::size_t historySize = 0;
   std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, drainTime, idempotencyTtl,
       publishTimeout, maxBody, shedLag, shedRss;
@@ -115,11 +117,27 @@ Config convert(const RawSettings& raw) {
   config.streamListen = raw.streamListen;
   config.apiListen = raw.apiListen;
 
-  if (raw.broker != "memory" && raw.broker.rfind("redis://", 0) != 0) {
-    throw ConfigError("--broker: expected 'memory' or redis://host:port[/db], got " + inQuotes(raw.broker));
+  if (raw.broker != "memory") {
+    try {
+      const RedisAddress address = parseRedisUrl(raw.broker);
+      if (!address.tls && !(raw.redisTlsCa.empty() && raw.redisTlsCert.empty() && raw.redisTlsKey.empty() &&
+                            raw.redisTlsServerName.empty())) {
+        throw ConfigError("--redis-tls-*: set, but --broker is not a rediss:// URL");
+      }
+    } catch (const std::invalid_argument& error) {
+      throw ConfigError(std::string("--broker: expected 'memory' or a Redis URL; ") + error.what());
+    }
+  }
+  if (raw.redisTlsCert.empty() != raw.redisTlsKey.empty()) {
+    throw ConfigError("--redis-tls-cert and --redis-tls-key: give both or neither");
   }
   config.broker = raw.broker;
   config.redisPrefix = raw.redisPrefix;
+  config.redisPasswordFile = raw.redisPasswordFile;
+  config.redisTlsCa = raw.redisTlsCa;
+  config.redisTlsCert = raw.redisTlsCert;
+  config.redisTlsKey = raw.redisTlsKey;
+  config.redisTlsServerName = raw.redisTlsServerName;
   if (raw.historySize < 1) {
     throw ConfigError("--history-size: must be at least 1");
   }
@@ -182,6 +200,11 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .apiListen = defaults.apiListen,
       .broker = defaults.broker,
       .redisPrefix = defaults.redisPrefix,
+      .redisPasswordFile = {},
+      .redisTlsCa = {},
+      .redisTlsCert = {},
+      .redisTlsKey = {},
+      .redisTlsServerName = {},
       .historySize = defaults.historySize,
       .historyTtl = formatDuration(defaults.historyTtl),
       .heartbeat = formatDuration(defaults.heartbeat),
@@ -227,7 +250,19 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--stream-listen", raw.streamListen, "HERALD_STREAM_LISTEN", "Public SSE listener", "HOST:PORT");
   scalar("--api-listen", raw.apiListen, "HERALD_API_LISTEN", "Internal REST listener (publish, health)",
          "HOST:PORT");
-  scalar("--broker", raw.broker, "HERALD_BROKER", "'memory' (single node) or redis://host:port[/db]", "URL");
+  scalar("--broker", raw.broker, "HERALD_BROKER",
+         "'memory' (single node), redis://[user[:password]@]host[:port][/db] or rediss://... (TLS)", "URL");
+  scalar("--redis-password-file", raw.redisPasswordFile, "HERALD_REDIS_PASSWORD_FILE",
+         "File holding the Redis password (else env HERALD_REDIS_PASSWORD; a password in the URL wins)",
+         "PATH");
+  scalar("--redis-tls-ca", raw.redisTlsCa, "HERALD_REDIS_TLS_CA",
+         "PEM trust anchors for rediss:// (unset: the system trust store)", "PATH");
+  scalar("--redis-tls-cert", raw.redisTlsCert, "HERALD_REDIS_TLS_CERT",
+         "Client certificate (PEM) for mutual TLS to Redis, with --redis-tls-key", "PATH");
+  scalar("--redis-tls-key", raw.redisTlsKey, "HERALD_REDIS_TLS_KEY", "Private key (PEM) of --redis-tls-cert",
+         "PATH");
+  scalar("--redis-tls-server-name", raw.redisTlsServerName, "HERALD_REDIS_TLS_SERVER_NAME",
+         "SNI and certificate name verified for rediss:// (unset: the URL's host)", "NAME");
   scalar("--redis-prefix", raw.redisPrefix, "HERALD_REDIS_PREFIX",
          "Prefix of Redis keys and pub/sub channels", "TEXT");
   scalar("--history-size", raw.historySize, "HERALD_HISTORY_SIZE",
@@ -306,6 +341,10 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
     listFromEnv(apiKeyOption, "HERALD_API_KEY", raw.apiKeys);
     listFromEnv(corsOption, "HERALD_CORS_ORIGIN", raw.corsOrigins);
     result.config = convert(raw);
+    // Only from the environment: a flag would put the password in the process list.
+    if (const char* password = std::getenv("HERALD_REDIS_PASSWORD"); password != nullptr) {
+      result.config.redisPassword = password;
+    }
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with exit code 0; real usage errors exit 2.
     int code = app.exit(e);

@@ -24,8 +24,16 @@ struct Config {
   unsigned threads = 0;  // stream threads; 0 = one per core (resolved by parseConfig)
 
   // Broker
-  std::string broker = "memory";  // or redis://host:port[/db]
+  std::string broker = "memory";  // or redis[s]://[user[:password]@]host[:port][/db]
   std::string redisPrefix = "herald:";
+  // Redis credentials and TLS (docs/operations.md "Redis"). The password of the URL wins,
+  // then the file's (re-read at start only), then HERALD_REDIS_PASSWORD.
+  std::string redisPassword;  // HERALD_REDIS_PASSWORD only: never a flag, never printed
+  std::string redisPasswordFile;
+  std::string redisTlsCa;  // PEM; empty: the system trust store
+  std::string redisTlsCert;
+  std::string redisTlsKey;
+  std::string redisTlsServerName;  // empty: the URL's host
   std::size_t historySize = 1000;
   milliseconds historyTtl{24 * 3600 * 1000};
   milliseconds idempotencyTtl{5 * 60 * 1000};

@@ -11,8 +11,9 @@ HERALD_BUILD_PACKAGES=(
 )
 # The fuzz build (scripts/fuzz): clang with libFuzzer.
 HERALD_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
-# prometheus brings promtool, which checks the /metrics exposition (api_Metrics_test).
-HERALD_TEST_PACKAGES=(redis-server procps haproxy prometheus)
+# prometheus brings promtool, which checks the /metrics exposition (api_Metrics_test);
+# openssl makes the throwaway CA and certificates of the Redis TLS tests.
+HERALD_TEST_PACKAGES=(redis-server procps haproxy prometheus openssl)
 # The browser test (tests/e2e): Debian's chromium, driven from node by playwright-core.
 HERALD_E2E_PACKAGES=(chromium)
 

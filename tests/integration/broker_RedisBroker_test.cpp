@@ -10,7 +10,9 @@
 #include <condition_variable>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "tests/support/RedisProcess.h"
@@ -70,9 +72,10 @@ std::string testPrefix() {
   return std::string("t:") + info->name() + ":";
 }
 
-Config redisConfig(const std::string& url) {
+// A broker configuration that reaches `redis` (over TLS when the suite runs over TLS).
+Config redisConfig(const RedisProcess& redis, const std::string& db = "") {
   Config config;
-  config.broker = url;
+  redis.applyTo(config, db);
   config.redisPrefix = testPrefix();
   config.historySize = 1000;
   config.historyTtl = 60s;
@@ -142,8 +145,9 @@ TEST(RedisBroker, BadUrlIsRejected) {
 
 TEST(RedisBroker, PublishStoresHistoryWithIncreasingLinkedIds) {
   RedisProcess redis;
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   EXPECT_EQ(node.broker.describe(), redis.url() + "/0");
+  EXPECT_EQ(node.broker.describe().rfind(redis.tls() ? "rediss://" : "redis://", 0), 0u);
 
   auto outcome = node.broker.publish(
       {{"c", "order.shipped", "{\"order\":7}"}, {"d", "", "\"x\""}, {"c", "", "2"}}, std::nullopt);
@@ -185,7 +189,7 @@ TEST(RedisBroker, PublishStoresHistoryWithIncreasingLinkedIds) {
 
 TEST(RedisBroker, ReplayResumesExactlyAndReportsNewest) {
   RedisProcess redis;
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   std::vector<NotificationId> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(publishOne(node.broker, "c", std::to_string(i)));
@@ -232,8 +236,8 @@ TEST(RedisBroker, ReplayResumesExactlyAndReportsNewest) {
 
 TEST(RedisBroker, TwoNodesOnOneRedisShareLiveNotifications) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 3));
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 3));  // ref-counted, confirmed at once
   ASSERT_TRUE(subscribeAndWait(b.broker, "news", 7));
@@ -264,8 +268,8 @@ TEST(RedisBroker, TwoNodesOnOneRedisShareLiveNotifications) {
 
 TEST(RedisBroker, LiveDeliveryIsInIdOrderUnderLoad) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   ASSERT_TRUE(subscribeAndWait(b.broker, "hot", 0));
   constexpr int kThreads = 3;
   constexpr int kPerThread = 100;
@@ -289,8 +293,8 @@ TEST(RedisBroker, LiveDeliveryIsInIdOrderUnderLoad) {
 
 TEST(RedisBroker, SamePrefixOtherDatabaseIsIsolated) {
   RedisProcess redis;
-  StartedBroker db0(redisConfig(redis.url() + "/0"));
-  StartedBroker db1(redisConfig(redis.url() + "/1"));
+  StartedBroker db0(redisConfig(redis, "0"));
+  StartedBroker db1(redisConfig(redis, "1"));
   ASSERT_TRUE(subscribeAndWait(db1.broker, "c", 0));
   publishOne(db0.broker, "c");
   std::this_thread::sleep_for(kQuietPeriod);
@@ -301,8 +305,8 @@ TEST(RedisBroker, SamePrefixOtherDatabaseIsIsolated) {
 
 TEST(RedisBroker, IdempotencyIsClusterWide) {
   RedisProcess redis;
-  StartedBroker a(redisConfig(redis.url()));
-  StartedBroker b(redisConfig(redis.url()));
+  StartedBroker a(redisConfig(redis));
+  StartedBroker b(redisConfig(redis));
   IdempotencyToken token{"retry-1", "digest-a"};
   auto first = a.broker.publish({{"c", "", "1"}, {"d", "", "2"}}, token);
   EXPECT_FALSE(first.replayed);
@@ -317,7 +321,7 @@ TEST(RedisBroker, IdempotencyIsClusterWide) {
 
 TEST(RedisBroker, TrimmedHistoryGivesTruncatedReset) {
   RedisProcess redis;
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.historySize = 10;
   StartedBroker node(config);
   // Approximate trimming drops whole stream nodes (100 entries by default), so publish several.
@@ -336,7 +340,7 @@ TEST(RedisBroker, TrimmedHistoryGivesTruncatedReset) {
 
 TEST(RedisBroker, ExpiredHistoryGivesExpiredReset) {
   RedisProcess redis;
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.historyTtl = 200ms;
   StartedBroker node(config);
   auto old = publishOne(node.broker, "c");
@@ -356,7 +360,7 @@ TEST(RedisBroker, ExpiredHistoryGivesExpiredReset) {
 
 TEST(RedisBroker, RedisRestartedEmptyMakesOldIdsLost) {
   RedisProcess redis(/*appendOnly=*/false);
-  StartedBroker node(redisConfig(redis.url()));
+  StartedBroker node(redisConfig(redis));
   auto old = publishOne(node.broker, "c");
   redis.restart();
   ASSERT_TRUE(eventually([&] { return replayAndWait(node.broker, "c", old).ok; }, kReadyTimeout));
@@ -376,7 +380,7 @@ TEST(RedisBroker, RedisRestartedEmptyMakesOldIdsLost) {
 // then checks every notification is delivered exactly once, in order, afterwards.
 void killMidStream(bool appendOnly) {
   RedisProcess redis(appendOnly);
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.publishTimeout = 500ms;
   StartedBroker publisher(config);
   StartedBroker node(config);
@@ -448,10 +452,170 @@ TEST(RedisBroker, KilledAndRestartedEmptyDeliversNewOnesExactlyOnceAfterAReset) 
   killMidStream(false);
 }
 
+// Issue 14 item 4: a node with 2,000 subscribed channels; Redis restarts while
+// notifications keep coming. The pub/sub connection comes back once (no reconnect
+// loop while it backfills), the broker is not ready until every channel is
+// backfilled, and every stored notification reaches its channel exactly once.
+TEST(RedisBroker, ManyChannelsRestartedUnderTrafficCatchUpOnceBeforeReady) {
+  constexpr int kChannels = 2000;
+  RedisProcess redis(/*appendOnly=*/true);
+  Config config = redisConfig(redis);
+  config.publishTimeout = 1000ms;
+  StartedBroker publisher(config);
+  StartedBroker node(config);
+  auto channelName = [](int i) { return "many:" + std::to_string(i); };
+  std::atomic<int> confirmed{0};
+  for (int i = 0; i < kChannels; ++i) {
+    node.broker.subscribe(channelName(i), static_cast<unsigned>(i % 4),
+                          [&](bool ok) { confirmed += ok ? 1 : 0; });
+  }
+  ASSERT_TRUE(eventually([&] { return confirmed.load() == kChannels; }, 20s)) << confirmed.load();
+
+  std::mutex ackedMutex;
+  // Ids are per channel (a batch gives many channels the same id): (channel, id) is the key.
+  using Delivered = std::pair<std::string, NotificationId>;
+  std::vector<Delivered> acked;  // every publish Redis acknowledged
+  std::atomic<bool> stop{false};
+  std::atomic<int> round{0};
+  std::thread traffic([&] {
+    for (int n = 0; !stop.load(); ++n) {
+      std::vector<PublishItem> items;
+      for (int k = 0; k < 50; ++k) {
+        items.push_back({channelName((n * 50 + k) % kChannels), "", std::to_string(n)});
+      }
+      try {
+        auto outcome = publisher.broker.publish(items, std::nullopt);
+        std::lock_guard lock(ackedMutex);
+        for (std::size_t k = 0; k < items.size(); ++k) {
+          acked.emplace_back(items[k].channel, outcome.ids.at(k));
+        }
+      } catch (const BrokerUnavailable&) {
+        std::this_thread::sleep_for(20ms);  // Redis is down: keep trying
+      }
+      round.store(n);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return round.load() > 20; }, 10s));
+  std::size_t ackedBeforeOutage = 0;
+  {
+    std::lock_guard lock(ackedMutex);
+    ackedBeforeOutage = acked.size();
+  }
+  redis.restart();
+  ASSERT_TRUE(eventually([&] { return !node.broker.ready(); }, kReadyTimeout));
+  // Polled tightly: the first moment ready() says so is what is checked.
+  const auto readyDeadline = std::chrono::steady_clock::now() + 30s;
+  while (!node.broker.ready() && std::chrono::steady_clock::now() < readyDeadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(node.broker.ready()) << "never caught up";
+  // Ready means caught up: everything acknowledged before Redis went away is delivered now.
+  std::set<Delivered> receivedAtReady;
+  for (const auto& notification : node.listener.notifications()) {
+    receivedAtReady.emplace(notification->channel, notification->id);
+  }
+  const int roundAtReady = round.load();
+  ASSERT_TRUE(eventually([&] { return round.load() > roundAtReady + 20; }, 10s));
+  EXPECT_EQ(node.broker.reconnects(), 1u) << "the pub/sub connection must come back once";
+
+  // Now only the pub/sub connections drop (the command links stay up): what is stored while
+  // the node is away arrives by backfill, and ready() must wait for it.
+  ASSERT_EQ(replyText(*redis.command({"CLIENT", "KILL", "TYPE", "pubsub"})).empty(), true);
+  ASSERT_TRUE(eventually([&] { return !node.broker.ready(); }, kReadyTimeout));
+  // The subscriber waits at least 50 ms before reconnecting: let notifications pile up.
+  std::this_thread::sleep_for(30ms);
+  std::size_t ackedWhileAway = 0;
+  {
+    std::lock_guard lock(ackedMutex);
+    ackedWhileAway = acked.size();
+  }
+  const auto secondDeadline = std::chrono::steady_clock::now() + 30s;
+  while (!node.broker.ready() && std::chrono::steady_clock::now() < secondDeadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(node.broker.ready()) << "never caught up after the pub/sub drop";
+  std::set<Delivered> receivedAtSecondReady;
+  for (const auto& notification : node.listener.notifications()) {
+    receivedAtSecondReady.emplace(notification->channel, notification->id);
+  }
+  std::size_t missingAtSecondReady = 0;
+  {
+    std::lock_guard lock(ackedMutex);
+    for (std::size_t i = 0; i < ackedWhileAway; ++i) {
+      missingAtSecondReady += receivedAtSecondReady.count(acked[i]) == 1 ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(missingAtSecondReady, 0u) << "ready() before the backfill caught up (pub/sub drop)";
+  const int roundAtSecondReady = round.load();
+  ASSERT_TRUE(eventually([&] { return round.load() > roundAtSecondReady + 10; }, 10s));
+  stop.store(true);
+  traffic.join();
+
+  std::vector<Delivered> ackedAll;
+  {
+    std::lock_guard lock(ackedMutex);
+    ackedAll = acked;
+  }
+  ASSERT_TRUE(node.listener.waitForCount(ackedAll.size(), 20s));
+  std::this_thread::sleep_for(kQuietPeriod);
+  auto received = node.listener.notifications();
+  std::set<Delivered> unique;
+  std::map<std::string, NotificationId> lastPerChannel;
+  std::size_t twice = 0;
+  for (const auto& notification : received) {
+    twice += unique.emplace(notification->channel, notification->id).second ? 0 : 1;
+    auto& last = lastPerChannel[notification->channel];
+    EXPECT_LT(last, notification->id) << "out of order on " << notification->channel;
+    last = notification->id;
+  }
+  EXPECT_EQ(twice, 0u) << "notifications delivered more than once";
+  // When ready() said so, every channel was backfilled: everything stored before the outage
+  // was delivered by then.
+  std::size_t missingAtReady = 0;
+  std::size_t neverDelivered = 0;
+  for (std::size_t i = 0; i < ackedAll.size(); ++i) {
+    neverDelivered += unique.count(ackedAll[i]) == 1 ? 0 : 1;
+    if (i < ackedBeforeOutage && receivedAtReady.count(ackedAll[i]) == 0) {
+      ++missingAtReady;
+    }
+  }
+  EXPECT_EQ(neverDelivered, 0u) << "of " << ackedAll.size();
+  EXPECT_EQ(missingAtReady, 0u) << "ready() before the backfill caught up";
+  EXPECT_TRUE(node.listener.resets().empty());
+}
+
+// A Redis that stops answering (CLIENT PAUSE) without closing: each command's deadline fails
+// its connection, the publish answers BrokerUnavailable instead of waiting, and the
+// connections come back by themselves.
+TEST(RedisBroker, CommandDeadlineAnswersWhileRedisHangs) {
+  RedisProcess redis;
+  Config config = redisConfig(redis);
+  config.publishTimeout = 300ms;
+  StartedBroker node(config);
+  publishOne(node.broker, "c");
+  constexpr auto kPause = 3000ms;
+  redis.command({"CLIENT", "PAUSE", std::to_string(kPause.count()), "ALL"});
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(publishOne(node.broker, "c"), BrokerUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kPause)
+      << "the publish waited for Redis, not its deadline";
+  // Once the pause ends, publishes succeed again (each failed link reconnected on its own).
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          publishOne(node.broker, "c");
+          return true;
+        } catch (const BrokerUnavailable&) {
+          return false;
+        }
+      },
+      10s));
+}
+
 TEST(RedisBroker, NotReadyWhileRedisIsDownAtStart) {
   RedisProcess redis;
   redis.stop();
-  Config config = redisConfig(redis.url());
+  Config config = redisConfig(redis);
   config.publishTimeout = 300ms;
   RecordingListener listener;
   RedisBroker broker(config);

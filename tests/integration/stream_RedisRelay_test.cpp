@@ -17,8 +17,8 @@ using json = nlohmann::json;
 
 std::vector<std::string> nodeArgs(const RedisProcess& redis, const std::string& prefix,
                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--broker", redis.url() + "/0",  "--redis-prefix",
-                                   prefix,     "--publish-timeout", "1s"};
+  std::vector<std::string> args = redis.heraldArgs("0");
+  args.insert(args.end(), {"--redis-prefix", prefix, "--publish-timeout", "1s"});
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -73,7 +73,9 @@ TEST(RedisRelay, OtherDatabaseOrPrefixIsAnotherCluster) {
   RedisProcess redis;
   std::string prefix = uniquePrefix();
   HeraldProcess a(nodeArgs(redis, prefix));
-  HeraldProcess otherDb({"--broker", redis.url() + "/1", "--redis-prefix", prefix});
+  auto otherDbArgs = redis.heraldArgs("1");
+  otherDbArgs.insert(otherDbArgs.end(), {"--redis-prefix", prefix});
+  HeraldProcess otherDb(otherDbArgs);
   SseClient client(otherDb.streamPort(), "/v1/events?channel=iso");
   ASSERT_EQ(client.readHead(), 200);
   publishId(a.apiPort(), "iso", "1");

@@ -19,7 +19,8 @@ LocalCluster::LocalCluster(std::vector<std::string> nodeArgs)
       lbStreamPort_(freePort()),
       lbApiPort_(freePort()),
       dir_(makeTempDir("herald-lb")) {
-  std::vector<std::string> args = {"--broker", redis_.url() + "/0", "--redis-prefix", uniquePrefix()};
+  std::vector<std::string> args = redis_.heraldArgs("0");  // with --redis-tls-ca when the suite runs over TLS
+  args.insert(args.end(), {"--redis-prefix", uniquePrefix()});
   args.insert(args.end(), nodeArgs.begin(), nodeArgs.end());
   std::vector<std::string> env = {"HERALD_LB_STREAM=127.0.0.1:" + std::to_string(lbStreamPort_),
                                   "HERALD_LB_API=127.0.0.1:" + std::to_string(lbApiPort_)};

@@ -35,9 +35,10 @@ TEST(RedisUrl, Ipv6InBrackets) {
 }
 
 TEST(RedisUrl, RejectsMalformed) {
-  for (const char* bad : {"", "memory", "http://h:1", "redis://", "redis://:6379",
-                          "redis://h:", "redis://h:0", "redis://h:70000", "redis://h:12ab", "redis://h/x",
-                          "redis://h/-1", "redis://u:p@h", "redis://[::1", "redis://[::1]x"}) {
+  for (const char* bad :
+       {"", "memory", "http://h:1", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
+        "redis://h:70000", "redis://h:12ab", "redis://h/x", "redis://h/-1", "redis://u:p@", "redis://[::1",
+        "redis://[::1]x", "redis://u:%zz@h", "rediss://", "redis:/h"}) {
     EXPECT_THROW(parseRedisUrl(bad), std::invalid_argument) << bad;
   }
   try {
@@ -47,6 +48,46 @@ TEST(RedisUrl, RejectsMalformed) {
     EXPECT_NE(std::string(error.what()).find("redis://h:99999"), std::string::npos);
     EXPECT_NE(std::string(error.what()).find("port"), std::string::npos);
   }
+}
+
+TEST(RedisUrl, CredentialsAndTls) {
+  auto address = parseRedisUrl("rediss://herald:s3cr%40t@cache.internal:6380/2");
+  EXPECT_TRUE(address.tls);
+  EXPECT_EQ(address.user, "herald");
+  EXPECT_EQ(address.password, "s3cr@t");
+  EXPECT_EQ(address.host, "cache.internal");
+  EXPECT_EQ(address.port, 6380);
+  EXPECT_EQ(address.db, 2);
+  EXPECT_EQ(address.str(), "rediss://herald:***@cache.internal:6380/2");
+
+  auto passwordOnly = parseRedisUrl("redis://:pw@h");
+  EXPECT_FALSE(passwordOnly.tls);
+  EXPECT_EQ(passwordOnly.user, "");
+  EXPECT_EQ(passwordOnly.password, "pw");
+  EXPECT_EQ(passwordOnly.str(), "redis://:***@h:6379/0");
+
+  auto userOnly = parseRedisUrl("redis://herald@h");
+  EXPECT_EQ(userOnly.user, "herald");
+  EXPECT_EQ(userOnly.password, "");
+  EXPECT_EQ(userOnly.str(), "redis://herald@h:6379/0");
+
+  // An unencoded '@' in a password: the credentials end at the last one.
+  EXPECT_EQ(parseRedisUrl("redis://u:a@b@h").password, "a@b");
+  EXPECT_EQ(parseRedisUrl("redis://h").str(), "redis://h:6379/0");
+}
+
+TEST(RedisUrl, ErrorsAndRedactionNeverShowThePassword) {
+  try {
+    parseRedisUrl("redis://herald:s3cret@h:99999");
+    FAIL();
+  } catch (const std::invalid_argument& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+    EXPECT_NE(message.find("redis://herald:***@h:99999"), std::string::npos) << message;
+  }
+  EXPECT_EQ(redactRedisUrl("rediss://u:p@h/1"), "rediss://u:***@h/1");
+  EXPECT_EQ(redactRedisUrl("redis://h:1"), "redis://h:1");
+  EXPECT_EQ(redactRedisUrl("redis://u@h"), "redis://u@h");
 }
 
 TEST(RedisKeys, LiveChannelCarriesTheDatabase) {

@@ -31,7 +31,8 @@ class ConfigTest : public ::testing::Test {
     for (const char* name : {"HERALD_STREAM_LISTEN", "HERALD_API_LISTEN", "HERALD_BROKER",
                              "HERALD_HISTORY_SIZE", "HERALD_HEARTBEAT", "HERALD_RETRY", "HERALD_MAX_BUFFER",
                              "HERALD_API_KEY", "HERALD_CORS_ORIGIN", "HERALD_THREADS", "HERALD_LOG_LEVEL",
-                             "HERALD_LOG_FORMAT", "HERALD_MAX_BODY", "HERALD_IDEMPOTENCY_TTL"}) {
+                             "HERALD_LOG_FORMAT", "HERALD_MAX_BODY", "HERALD_IDEMPOTENCY_TTL",
+                             "HERALD_REDIS_PASSWORD", "HERALD_REDIS_PASSWORD_FILE", "HERALD_REDIS_TLS_CA"}) {
       ::unsetenv(name);
     }
   }
@@ -182,6 +183,37 @@ TEST_F(ConfigTest, BadValuesExitWithUsageError) {
     EXPECT_TRUE(result.exit) << args[0];
     EXPECT_EQ(result.exitCode, 2) << args[0];
     EXPECT_NE(err.find(args[0]), std::string::npos) << "message should name " << args[0] << ": " << err;
+  }
+}
+
+TEST_F(ConfigTest, RedisCredentialsAndTls) {
+  setEnv("HERALD_REDIS_PASSWORD", "from-env");
+  setEnv("HERALD_REDIS_TLS_CA", "/etc/ca.pem");
+  auto result = parse({"--broker", "rediss://herald@cache:6380/1", "--redis-password-file", "/run/pw",
+                       "--redis-tls-cert", "/c.pem", "--redis-tls-key", "/k.pem", "--redis-tls-server-name",
+                       "cache.internal"});
+  ASSERT_FALSE(result.exit);
+  const Config& c = result.config;
+  EXPECT_EQ(c.redisPassword, "from-env");
+  EXPECT_EQ(c.redisPasswordFile, "/run/pw");
+  EXPECT_EQ(c.redisTlsCa, "/etc/ca.pem");
+  EXPECT_EQ(c.redisTlsCert, "/c.pem");
+  EXPECT_EQ(c.redisTlsKey, "/k.pem");
+  EXPECT_EQ(c.redisTlsServerName, "cache.internal");
+}
+
+TEST_F(ConfigTest, BadRedisSettingsExit2WithoutShowingThePassword) {
+  for (std::vector<const char*> args : {std::vector<const char*>{"--broker", "redis://u:s3cret@h:0"},
+                                        {"--broker", "redis://u:s3cret@h", "--redis-tls-ca", "/ca.pem"},
+                                        {"--broker", "rediss://h", "--redis-tls-cert", "/c.pem"}}) {
+    std::vector<const char*> argv{"herald"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::internal::CaptureStderr();
+    auto result = parseConfig(static_cast<int>(argv.size()), argv.data());
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(result.exit) << args[1];
+    EXPECT_EQ(result.exitCode, 2) << args[1];
+    EXPECT_EQ(err.find("s3cret"), std::string::npos) << err;
   }
 }
 
