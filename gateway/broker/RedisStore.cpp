@@ -3,7 +3,7 @@
 #include <charconv>
 #include <limits>
 
-#include <herald/LuaScripts.h>
+#include "gateway/broker/RedisGenerations.h"
 
 namespace herald {
 
@@ -97,11 +97,11 @@ ReplyPtr RedisStore::evalPublish(RedisConnection& connection,
     }
   }
   // Not loaded yet, or Redis restarted and forgot it: EVAL runs and caches it.
-  std::vector<std::string_view> command{"EVAL", embedded::kPublishLua, keyCountText};
+  std::vector<std::string_view> command{"EVAL", publishScriptText(), keyCountText};
   command.insert(command.end(), keysAndArgs.begin(), keysAndArgs.end());
   auto reply = connection.command(command);
   if (reply->type != REDIS_REPLY_ERROR) {
-    auto loaded = connection.command({"SCRIPT", "LOAD", embedded::kPublishLua});
+    auto loaded = connection.command({"SCRIPT", "LOAD", publishScriptText()});
     if (loaded->type == REDIS_REPLY_STRING) {
       std::lock_guard lock(scriptMutex_);
       publishSha_ = std::string(replyText(*loaded));
@@ -119,6 +119,7 @@ PublishOutcome RedisStore::publish(const std::vector<PublishItem>& items,
   const std::string historyTtl = std::to_string(historyTtl_.count());
   const std::string metaTtl = std::to_string(historyTtl_.count() * kMetaTtlFactor);
   const std::string publishedUs = std::to_string(wallClockMicros());
+  const std::string_view syncedWrites = syncedWritesFlag();
 
   // The strings the command refers to must outlive it: keep them here.
   std::vector<std::string> keyStrings;
@@ -132,7 +133,7 @@ PublishOutcome RedisStore::publish(const std::vector<PublishItem>& items,
   }
   std::vector<std::string_view> keysAndArgs(keyStrings.begin(), keyStrings.end());
   keysAndArgs.insert(keysAndArgs.end(), {hasIdempotency, digest, idempotencyTtl, historySize, historyTtl,
-                                         metaTtl, publishedUs, keys_.livePrefix()});
+                                         metaTtl, publishedUs, keys_.livePrefix(), syncedWrites});
   keysAndArgs.reserve(keysAndArgs.size() + items.size() * kPublishFieldsPerItem);
   for (const auto& item : items) {
     keysAndArgs.insert(keysAndArgs.end(), {item.channel, item.event, item.data});
@@ -189,7 +190,8 @@ ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId fro
   // MULTI/EXEC so the meta and the entries describe the same moment.
   auto exec = pool_.run([&](RedisConnection& connection) {
     connection.append({"MULTI"});
-    connection.append({"HMGET", metaKey, "gen", "last"});
+    // meta.lua: HMGET gen last after the history-generation check (RedisGenerations.h).
+    connection.append({"EVAL", metaScriptText(), "1", metaKey});
     connection.append({"XRANGE", streamKey, start, end});
     connection.append({"EXEC"});
     for (int queued = 0; queued < 3; ++queued) {
@@ -202,7 +204,7 @@ ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId fro
     throw RedisError("Redis transaction for channel " + channel + " returned an unexpected reply");
   }
   const redisReply& meta = *exec->element[0];
-  throwIfErrorReply(meta, "HMGET");
+  throwIfErrorReply(meta, "meta script");
   throwIfErrorReply(*exec->element[1], "XRANGE");
 
   ChannelRead read;
@@ -247,6 +249,20 @@ std::vector<NotificationId> RedisStore::newestIds(const std::vector<std::string>
     }
     return ids;
   });
+}
+
+// History generations: whether Redis acknowledges a write only once it is on disk
+// (recorded with each publish, so a restart can tell whether it lost anything).
+std::string_view RedisStore::syncedWritesFlag() {
+  const auto now = SyncedWritesProbe::Clock::now();
+  if (syncedWrites_.due(now)) {
+    auto reply = pool_.run([](RedisConnection& connection) {
+      const auto& command = SyncedWritesProbe::kCommand;
+      return connection.command({command[0], command[1], command[2]});
+    });
+    syncedWrites_.record(*reply, now);
+  }
+  return syncedWrites_.flag();
 }
 
 void RedisStore::ping() {

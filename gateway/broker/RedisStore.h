@@ -2,8 +2,9 @@
 //
 // Per channel a stream `<prefix>stream:<channel>` holds the retained history
 // (fields p = previous id, e = event, d = data, t = publishedUs) and a hash
-// `<prefix>meta:<channel>` (gen = first id of the generation, last = newest id)
-// outlives it; `<prefix>idem:<key>` remembers an Idempotency-Key. Live
+// `<prefix>meta:<channel>` (gen = first id of the generation, last = newest id,
+// run and sync = which Redis process wrote `last` and whether it synced it: see
+// RedisGenerations.h) outlives it; `<prefix>idem:<key>` remembers an Idempotency-Key. Live
 // notifications go out on `<prefix>db<N>:live:<channel>` (pub/sub ignores the
 // database, so the name carries it). Publishing is one Lua script call per
 // publish(), so a batch is atomic and one round trip. All commands run on
@@ -18,6 +19,7 @@
 
 #include "gateway/broker/Broker.h"
 #include "gateway/broker/RedisConnection.h"
+#include "gateway/broker/RedisGenerations.h"
 #include "gateway/broker/ResumeProof.h"
 #include "gateway/config/Config.h"
 
@@ -69,6 +71,8 @@ class RedisStore {
  private:
   ReplyPtr evalPublish(RedisConnection& connection, const std::vector<std::string_view>& keysAndArgs,
                        std::size_t keyCount);
+  // "1" when Redis syncs every write before acknowledging it (publish.lua's `sync`).
+  std::string_view syncedWritesFlag();
 
   const std::size_t historySize_;
   const std::chrono::milliseconds historyTtl_;
@@ -77,6 +81,7 @@ class RedisStore {
   RedisPool pool_;
   std::mutex scriptMutex_;
   std::string publishSha_;  // SHA1 of publish.lua once loaded (Redis forgets it on restart)
+  SyncedWritesProbe syncedWrites_;
 };
 
 // Parses one XRANGE entry ([id, [field, value, ...]]) of `channel`; nullptr when malformed.

@@ -2,6 +2,7 @@
 // real herald processes, real redis-server processes, real sockets.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -69,15 +70,40 @@ TEST(RedisRelay, PublishOnOneNodeReachesSubscribersOfAnother) {
   EXPECT_EQ(replayed->id, second);
 }
 
+// Nodes on one Redis with another database, or the same database and another
+// prefix, are separate clusters: neither live traffic nor history crosses.
+// Deterministic: the other node publishes first, then the subscriber's own node
+// publishes a marker; a leak would arrive before the marker (one Redis
+// connection delivers in publish order).
 TEST(RedisRelay, OtherDatabaseOrPrefixIsAnotherCluster) {
   RedisProcess redis;
   std::string prefix = uniquePrefix();
   HeraldProcess a(nodeArgs(redis, prefix));
   HeraldProcess otherDb({"--broker", redis.url() + "/1", "--redis-prefix", prefix});
-  SseClient client(otherDb.streamPort(), "/v1/events?channel=iso");
-  ASSERT_EQ(client.readHead(), 200);
-  publishId(a.apiPort(), "iso", "1");
-  EXPECT_FALSE(client.next(700ms));
+  HeraldProcess otherPrefix(nodeArgs(redis, prefix + "other:"));
+  for (HeraldProcess* node : {&otherDb, &otherPrefix}) {
+    SCOPED_TRACE(node == &otherDb ? "other database" : "same database, other prefix");
+    const std::string channel = node == &otherDb ? "iso-db" : "iso-prefix";
+    SseClient client(node->streamPort(), "/v1/events?channel=" + channel);
+    ASSERT_EQ(client.readHead(), 200);
+    std::string leaked = publishId(a.apiPort(), channel, "\"from a\"");
+    std::string marker = publishId(node->apiPort(), channel, "\"own\"");
+    auto event = client.next();
+    ASSERT_TRUE(event) << node->log();
+    EXPECT_EQ(event->data, "own");  // a JSON string is sent as is
+    EXPECT_EQ(event->id, marker);
+    // History does not cross either: the other node's history holds only its own.
+    auto history = httpRequest(node->apiPort(), "GET", "/v1/channels/" + channel + "/notifications");
+    ASSERT_EQ(history.status, 200);
+    auto items = json::parse(history.body)["notifications"];
+    ASSERT_EQ(items.size(), 1u) << history.body;
+    EXPECT_EQ(items[0]["id"], marker);
+    // And a's history holds only a's.
+    auto own =
+        json::parse(httpRequest(a.apiPort(), "GET", "/v1/channels/" + channel + "/notifications").body);
+    ASSERT_EQ(own["notifications"].size(), 1u);
+    EXPECT_EQ(own["notifications"][0]["id"], leaked);
+  }
 }
 
 TEST(RedisRelay, RedisRestartedMidStreamLosesNothing) {
@@ -130,6 +156,58 @@ TEST(RedisRelay, RedisRestartedEmptyIsLost) {
   auto retained = client.next();
   ASSERT_TRUE(retained);
   EXPECT_EQ(retained->data, "1");
+}
+
+// The first event of a resume from `from` on `channel`: must be a `lost` reset.
+void expectLostReset(const HeraldProcess& node, const std::string& channel, const std::string& from) {
+  SCOPED_TRACE("resume of " + channel + " from " + from);
+  SseClient client(node.streamPort(), "/v1/events?channel=" + channel, {{"Last-Event-ID", from}});
+  auto first = client.next();
+  ASSERT_TRUE(first) << node.log();
+  EXPECT_EQ(first->event, "herald.reset") << first->data;
+  EXPECT_EQ(json::parse(first->data, nullptr, false), json({{"channel", channel}, {"reason", "lost"}}));
+}
+
+// Redis restarted from an RDB snapshot older than what it acknowledged (the
+// default persistence): X was saved, Y and Z were acknowledged and lost. A
+// resume from X or Z must say so, before and after a new publish (contract
+// v1.3, "History generations").
+TEST(RedisRelay, RedisRestartedFromAnOlderSnapshotIsLost) {
+  RedisProcess redis(/*appendOnly=*/false);
+  std::string prefix = uniquePrefix();
+  HeraldProcess node(nodeArgs(redis, prefix));
+  std::map<std::string, std::pair<std::string, std::string>> xz;  // channel -> {X, Z}
+  for (const std::string channel : {"snap-before", "snap-after"}) {
+    xz[channel].first = publishId(node.apiPort(), channel, "\"x\"");
+  }
+  ASSERT_NE(redis.command("SAVE").find("+OK"), std::string::npos);
+  for (const std::string channel : {"snap-before", "snap-after"}) {
+    publishId(node.apiPort(), channel, "\"y\"");
+    xz[channel].second = publishId(node.apiPort(), channel, "\"z\"");
+  }
+  redis.restart();  // SIGKILL, then start from dump.rdb: only the X are back
+  ASSERT_TRUE(waitReady(node.apiPort(), true, 20s)) << node.log();
+
+  // No publish since the restart: the resume itself must see the loss.
+  expectLostReset(node, "snap-before", xz["snap-before"].first);
+  expectLostReset(node, "snap-before", xz["snap-before"].second);
+
+  // A publish first: it must not chain onto the restored X.
+  std::string w = publishWhenBack(node.apiPort(), "snap-after", 1, 20s);
+  for (const std::string& from : {xz["snap-after"].first, xz["snap-after"].second}) {
+    expectLostReset(node, "snap-after", from);
+    SseClient client(node.streamPort(), "/v1/events?channel=snap-after", {{"Last-Event-ID", from}});
+    auto events = client.take(2);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1].id, w);  // then what is retained after `from`
+  }
+  // A resume from the new publish is complete: no reset.
+  std::string v = publishId(node.apiPort(), "snap-after", "2");
+  SseClient fromW(node.streamPort(), "/v1/events?channel=snap-after", {{"Last-Event-ID", w}});
+  auto next = fromW.next();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, v);
+  EXPECT_EQ(next->event, "");
 }
 
 TEST(RedisRelay, TrimmedAndExpiredHistoryAreSignalled) {

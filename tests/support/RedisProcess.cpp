@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "tests/support/SocketClients.h"
+
 namespace herald::test {
 
 RedisProcess::RedisProcess(bool appendOnly)
@@ -24,6 +26,11 @@ void RedisProcess::start() {
   if (!waitForPort(port_, std::chrono::seconds(10))) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
   }
+}
+
+std::string RedisProcess::command(const std::string& inlineCommand) const {
+  // QUIT makes Redis close after answering, which ends the exchange.
+  return rawExchange(port_, inlineCommand + "\r\nQUIT\r\n", std::chrono::seconds(30)).received;
 }
 
 void RedisProcess::stop() {

@@ -12,7 +12,8 @@ namespace herald::test {
 
 class RedisProcess {
  public:
-  // appendOnly: keep data across restart() (appendonly yes); otherwise a restart comes back empty.
+  // appendOnly: keep data across restart() (appendonly yes, appendfsync always); otherwise a
+  // restart comes back empty, or with what the last command("SAVE") wrote to the RDB file.
   explicit RedisProcess(bool appendOnly = false);
   ~RedisProcess();
 
@@ -20,6 +21,8 @@ class RedisProcess {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   void start();
   void stop();  // SIGKILL: an abrupt outage
+  // Runs one inline command (e.g. "SAVE") on a new connection; returns Redis's raw answer.
+  std::string command(const std::string& inlineCommand) const;
   void restart() {
     stop();
     start();
