@@ -4,6 +4,10 @@
 #include <array>
 #include <stdexcept>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "gateway/broker/ResumeProof.h"
 
 namespace herald {
@@ -14,6 +18,13 @@ std::uint64_t wallClockMillis() {
   using namespace std::chrono;
   return static_cast<std::uint64_t>(
       duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+// The higher removal mark past `from` is the one that removed the entries right
+// before what is retained.
+ResetReason removalReason(NotificationId from, NotificationId lastTrimmedId, NotificationId lastExpiredId) {
+  const bool expiredPastFrom = from < lastExpiredId && lastExpiredId >= lastTrimmedId;
+  return expiredPastFrom ? ResetReason::expired : ResetReason::truncated;
 }
 
 }  // namespace
@@ -33,12 +44,14 @@ struct MemoryBroker::ChannelState {
   NotificationId lastExpiredId;
   std::array<std::uint32_t, kMaxShards> shardCounts{};
   ShardMask mask = 0;
+  bool removed = false;  // freed by the sweeper: whoever locks it afterwards asks again
 };
 
-MemoryBroker::MemoryBroker(const Config& config)
+MemoryBroker::MemoryBroker(const Config& config, SteadyClock clock)
     : historySize_(std::max<std::size_t>(config.historySize, 1)),
       historyTtl_(config.historyTtl),
-      idempotencyTtl_(config.idempotencyTtl) {}
+      idempotencyTtl_(config.idempotencyTtl),
+      clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })) {}
 
 MemoryBroker::~MemoryBroker() {
   stop();
@@ -46,25 +59,136 @@ MemoryBroker::~MemoryBroker() {
 
 void MemoryBroker::start(BrokerListener& listener) {
   listener_.store(&listener);
+  std::lock_guard lock(sweeperMutex_);
+  if (!sweeper_.joinable()) {
+    sweeperStop_ = false;
+    sweeper_ = std::thread([this] { sweepLoop(); });
+  }
 }
 
 void MemoryBroker::stop() {
   listener_.store(nullptr);
+  std::thread sweeper;
+  {
+    std::lock_guard lock(sweeperMutex_);
+    sweeperStop_ = true;
+    sweeper = std::move(sweeper_);
+  }
+  sweeperWake_.notify_all();
+  if (sweeper.joinable()) {
+    sweeper.join();
+  }
 }
 
-MemoryBroker::ChannelState& MemoryBroker::channelState(const std::string& channel) {
+void MemoryBroker::sweepLoop() {
+  std::unique_lock lock(sweeperMutex_);
+  while (!sweeperWake_.wait_for(lock, kSweepInterval, [this] { return sweeperStop_; })) {
+    lock.unlock();
+    sweep();
+    lock.lock();
+  }
+}
+
+MemoryBroker::ChannelPtr MemoryBroker::channelState(const std::string& channel) {
   std::lock_guard lock(channelsMutex_);
   auto& slot = channels_[channel];
   if (!slot) {
-    slot = std::make_unique<ChannelState>();
+    slot = std::make_shared<ChannelState>();
+    // A channel that comes back continues its generation, so old resume ids
+    // are still told `expired`, not `lost`.
+    auto buried = tombstones_.find(channel);
+    if (buried != tombstones_.end()) {
+      slot->meta = buried->second.meta;
+      slot->lastTrimmedId = buried->second.lastTrimmedId;
+      slot->lastExpiredId = buried->second.lastExpiredId;
+      tombstones_.erase(buried);
+    }
   }
-  return *slot;
+  return slot;
 }
 
-MemoryBroker::ChannelState* MemoryBroker::findChannel(const std::string& channel) {
+MemoryBroker::ChannelPtr MemoryBroker::findChannel(const std::string& channel,
+                                                   std::optional<Tombstone>* tombstone) {
   std::lock_guard lock(channelsMutex_);
   auto found = channels_.find(channel);
-  return found == channels_.end() ? nullptr : found->second.get();
+  if (found != channels_.end()) {
+    return found->second;
+  }
+  if (tombstone != nullptr) {
+    auto buried = tombstones_.find(channel);
+    if (buried != tombstones_.end()) {
+      *tombstone = buried->second;
+    }
+  }
+  return nullptr;
+}
+
+std::size_t MemoryBroker::sweep() {
+  const SteadyTime now = clock_();
+  std::size_t freed = 0;
+  {
+    std::lock_guard lock(channelsMutex_);
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      ChannelState& state = *it->second;
+      // A channel busy right now is in use: leave it for the next sweep.
+      std::unique_lock stateLock(state.mutex, std::try_to_lock);
+      if (!stateLock) {
+        ++it;
+        continue;
+      }
+      dropExpiredLocked(state, now);
+      if (state.mask != 0 || !state.ring.empty()) {
+        ++it;
+        continue;
+      }
+      if (state.meta.known) {
+        tombstones_[it->first] = Tombstone{state.meta, state.lastTrimmedId, state.lastExpiredId, now};
+        tombstoneOrder_.emplace_back(it->first, now);
+      }
+      state.removed = true;
+      stateLock.unlock();
+      it = channels_.erase(it);
+      ++freed;
+    }
+    pruneTombstonesLocked(now);
+    if (freed > 0 && channels_.bucket_count() > 4 * (channels_.size() + 16)) {
+      channels_.rehash(0);  // give the bucket array back too
+    }
+  }
+#if defined(__GLIBC__)
+  // glibc keeps freed small blocks in its heaps; hand whole free pages back to the system.
+  if (freed > 0) {
+    malloc_trim(0);
+  }
+#endif
+  return freed;
+}
+
+void MemoryBroker::pruneTombstonesLocked(SteadyTime now) {
+  // Like the Redis meta: a tombstone answers `expired` for 4 x the TTL, then `lost`.
+  const auto maxAge = historyTtl_ * 4;
+  while (!tombstoneOrder_.empty()) {
+    const auto& [name, buriedAt] = tombstoneOrder_.front();
+    auto buried = tombstones_.find(name);
+    const bool current = buried != tombstones_.end() && buried->second.buriedAt == buriedAt;
+    if (current && tombstones_.size() <= kMaxTombstones && now - buriedAt < maxAge) {
+      break;
+    }
+    if (current) {
+      tombstones_.erase(buried);
+    }
+    tombstoneOrder_.pop_front();
+  }
+}
+
+std::size_t MemoryBroker::channelCount() {
+  std::lock_guard lock(channelsMutex_);
+  return channels_.size();
+}
+
+std::size_t MemoryBroker::tombstoneCount() {
+  std::lock_guard lock(channelsMutex_);
+  return tombstones_.size();
 }
 
 NotificationId MemoryBroker::nextId() {
@@ -88,7 +212,7 @@ void MemoryBroker::dropExpiredLocked(ChannelState& state, SteadyTime now) const 
 
 NotificationId MemoryBroker::appendLocked(ChannelState& state, const PublishItem& item,
                                           std::int64_t publishedUs) {
-  const SteadyTime now = std::chrono::steady_clock::now();
+  const SteadyTime now = clock_();
   dropExpiredLocked(state, now);
 
   auto notification = std::make_shared<Notification>();
@@ -137,7 +261,7 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
   std::unique_lock<std::mutex> idempotencyLock;
   if (idempotency) {
     idempotencyLock = std::unique_lock(idempotencyMutex_);
-    const SteadyTime now = std::chrono::steady_clock::now();
+    const SteadyTime now = clock_();
     pruneIdempotencyLocked(now);
     auto found = idempotency_.find(idempotency->key);
     if (found != idempotency_.end()) {
@@ -153,13 +277,18 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
   outcome.ids.reserve(items.size());
   const std::int64_t publishedUs = wallClockMicros();
   for (const auto& item : items) {
-    ChannelState& state = channelState(item.channel);
-    std::lock_guard lock(state.mutex);
-    outcome.ids.push_back(appendLocked(state, item, publishedUs));
+    for (;;) {
+      ChannelPtr state = channelState(item.channel);
+      std::lock_guard lock(state->mutex);
+      if (!state->removed) {
+        outcome.ids.push_back(appendLocked(*state, item, publishedUs));
+        break;
+      }
+    }
   }
 
   if (idempotency) {
-    const SteadyTime expiresAt = std::chrono::steady_clock::now() + idempotencyTtl_;
+    const SteadyTime expiresAt = clock_() + idempotencyTtl_;
     idempotency_[idempotency->key] = IdempotencyRecord{idempotency->bodyDigest, outcome.ids, expiresAt};
     idempotencyOrder_.push_back(idempotency->key);
   }
@@ -169,12 +298,15 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
 HistoryPage MemoryBroker::history(const std::string& channel, std::optional<NotificationId> after,
                                   std::size_t limit) {
   HistoryPage page;
-  ChannelState* state = findChannel(channel);
+  ChannelPtr state = findChannel(channel);
   if (state == nullptr || limit == 0) {
     return page;
   }
   std::lock_guard lock(state->mutex);
-  dropExpiredLocked(*state, std::chrono::steady_clock::now());
+  if (state->removed) {
+    return page;  // freed because nothing was retained
+  }
+  dropExpiredLocked(*state, clock_());
   auto first = state->ring.begin();
   if (after) {
     first = std::upper_bound(state->ring.begin(), state->ring.end(), *after,
@@ -192,12 +324,16 @@ void MemoryBroker::subscribe(const std::string& channel, unsigned shard, std::fu
   if (shard >= kMaxShards) {
     throw std::invalid_argument("shard " + std::to_string(shard) + " is out of range");
   }
-  {
-    ChannelState& state = channelState(channel);
-    std::lock_guard lock(state.mutex);
-    if (state.shardCounts[shard]++ == 0) {
-      state.mask |= ShardMask{1} << shard;
+  for (;;) {
+    ChannelPtr state = channelState(channel);
+    std::lock_guard lock(state->mutex);
+    if (state->removed) {
+      continue;
     }
+    if (state->shardCounts[shard]++ == 0) {
+      state->mask |= ShardMask{1} << shard;
+    }
+    break;
   }
   if (done) {
     done(true);
@@ -208,12 +344,13 @@ void MemoryBroker::unsubscribe(const std::string& channel, unsigned shard) {
   if (shard >= kMaxShards) {
     throw std::invalid_argument("shard " + std::to_string(shard) + " is out of range");
   }
-  ChannelState* state = findChannel(channel);
+  ChannelPtr state = findChannel(channel);
   if (state == nullptr) {
     return;
   }
   std::lock_guard lock(state->mutex);
-  if (state->shardCounts[shard] == 0) {
+  // A freed channel had no subscriber left.
+  if (state->removed || state->shardCounts[shard] == 0) {
     return;
   }
   if (--state->shardCounts[shard] == 0) {
@@ -224,19 +361,16 @@ void MemoryBroker::unsubscribe(const std::string& channel, unsigned shard) {
 void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from,
                           std::function<void(ReplayResult)> done) {
   ReplayResult result;
-  ChannelState* state = findChannel(channel);
-  if (state == nullptr) {
-    // Never published in this process: only a replay from the start is provable.
-    if (from) {
-      result.reset = assessResume(*from, ChannelMeta{}, nullptr, ResetReason::lost);
-    }
-    done(std::move(result));
-    return;
-  }
-
-  {
+  std::optional<Tombstone> tombstone;
+  ChannelPtr state = findChannel(channel, &tombstone);
+  while (state != nullptr) {
     std::lock_guard lock(state->mutex);
-    dropExpiredLocked(*state, std::chrono::steady_clock::now());
+    if (state->removed) {
+      // Freed meanwhile: its tombstone (if any) answers instead.
+      state = findChannel(channel, &tombstone);
+      continue;
+    }
+    dropExpiredLocked(*state, clock_());
     result.newest = state->meta.newest;
     if (from) {
       auto first = std::upper_bound(state->ring.begin(), state->ring.end(), *from,
@@ -244,18 +378,28 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
                                       return id < entry.notification->id;
                                     });
       const Notification* firstAfter = first == state->ring.end() ? nullptr : first->notification.get();
-      // The higher removal mark past `from` is the one that removed the entries
-      // right before what is retained.
-      const bool expiredPastFrom =
-          *from < state->lastExpiredId && state->lastExpiredId >= state->lastTrimmedId;
-      const ResetReason removal = expiredPastFrom ? ResetReason::expired : ResetReason::truncated;
-      result.reset = assessResume(*from, state->meta, firstAfter, removal);
+      result.reset = assessResume(*from, state->meta, firstAfter,
+                                  removalReason(*from, state->lastTrimmedId, state->lastExpiredId));
       if (result.reset != ResetReason::invalidCursor) {
         for (auto it = first; it != state->ring.end(); ++it) {
           result.items.push_back(it->notification);
         }
       }
     }
+    done(std::move(result));
+    return;
+  }
+  if (tombstone) {
+    // Freed with its history expired: what the ids say, with nothing retained.
+    result.newest = tombstone->meta.newest;
+    if (from) {
+      result.reset = assessResume(*from, tombstone->meta, nullptr,
+                                  removalReason(*from, tombstone->lastTrimmedId, tombstone->lastExpiredId));
+    }
+  } else if (from) {
+    // Never published in this process, or freed past the tombstones' bound:
+    // only a replay from the start is provable.
+    result.reset = assessResume(*from, ChannelMeta{}, nullptr, ResetReason::lost);
   }
   done(std::move(result));
 }

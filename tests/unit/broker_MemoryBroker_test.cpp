@@ -75,6 +75,20 @@ std::vector<NotificationId> idsOf(const std::vector<NotificationPtr>& items) {
   return ids;
 }
 
+// A steady clock the test moves by hand, so TTLs are exact whatever the load.
+class ManualClock {
+ public:
+  MemoryBroker::SteadyTime now() const { return start_ + std::chrono::nanoseconds(offset_.load()); }
+  void advance(std::chrono::nanoseconds by) { offset_ += by.count(); }
+  MemoryBroker::SteadyClock function() {
+    return [this] { return now(); };
+  }
+
+ private:
+  MemoryBroker::SteadyTime start_ = std::chrono::steady_clock::now();
+  std::atomic<std::int64_t> offset_{0};
+};
+
 class MemoryBrokerTest : public ::testing::Test {
  protected:
   void SetUp() override { broker.start(listener); }
@@ -144,9 +158,12 @@ TEST_F(MemoryBrokerTest, SizeTrimGivesTruncatedReset) {
 TEST(MemoryBrokerTtl, ExpiryGivesExpiredReset) {
   Config config = testConfig();
   config.historyTtl = 50ms;
-  MemoryBroker broker(config);
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
   auto ids = publishMany(broker, "c", 3);
-  std::this_thread::sleep_for(80ms);
+  clock.advance(49ms);
+  EXPECT_EQ(broker.history("c", std::nullopt, 10).items.size(), 3u);  // not yet
+  clock.advance(1ms);
   auto fresh = publishOne(broker, "c");
 
   EXPECT_EQ(idsOf(broker.history("c", std::nullopt, 10).items), std::vector<NotificationId>{fresh});
@@ -155,7 +172,7 @@ TEST(MemoryBrokerTtl, ExpiryGivesExpiredReset) {
   EXPECT_EQ(idsOf(result.items), std::vector<NotificationId>{fresh});
 
   // Everything expired and nothing new: still expired, nothing replayed.
-  std::this_thread::sleep_for(80ms);
+  clock.advance(50ms);
   auto empty = replaySync(broker, "c", ids[1]);
   EXPECT_EQ(empty.reset, ResetReason::expired);
   EXPECT_TRUE(empty.items.empty());
@@ -241,13 +258,97 @@ TEST_F(MemoryBrokerTest, IdempotencySameDigestReplaysDifferentDigestConflicts) {
 TEST(MemoryBrokerIdempotency, KeyIsForgottenAfterTheWindow) {
   Config config = testConfig();
   config.idempotencyTtl = 30ms;
-  MemoryBroker broker(config);
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
   IdempotencyToken token{"k", "d"};
   auto first = broker.publish({{"c", "", "1"}}, token);
-  std::this_thread::sleep_for(60ms);
+  clock.advance(29ms);
+  EXPECT_TRUE(broker.publish({{"c", "", "1"}}, token).replayed);
+  clock.advance(1ms);
   auto second = broker.publish({{"c", "", "1"}}, token);
   EXPECT_FALSE(second.replayed);
   EXPECT_NE(second.ids, first.ids);
+}
+
+// Channels with no subscriber and no retained history are freed; one that had
+// history leaves a tombstone, so a resume still tells expired from lost.
+TEST(MemoryBrokerSweep, FreesIdleChannelsAndKeepsTheirIds) {
+  Config config = testConfig();
+  config.historyTtl = 1s;
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
+  broker.subscribe("left", 0, {});
+  broker.unsubscribe("left", 0);
+  broker.subscribe("stays", 1, {});
+  auto expiring = publishMany(broker, "expiring", 2);
+  EXPECT_EQ(broker.channelCount(), 3u);
+  EXPECT_EQ(broker.sweep(), 1u);  // "left": no subscriber, no history
+  EXPECT_EQ(broker.channelCount(), 2u);
+  EXPECT_EQ(broker.tombstoneCount(), 0u);
+
+  clock.advance(1s);
+  EXPECT_EQ(broker.sweep(), 1u);  // "expiring": its history expired
+  EXPECT_EQ(broker.channelCount(), 1u);
+  EXPECT_EQ(broker.tombstoneCount(), 1u);
+  auto result = replaySync(broker, "expiring", expiring[0]);
+  EXPECT_EQ(result.reset, ResetReason::expired);
+  EXPECT_EQ(result.newest, expiring[1]);
+  EXPECT_EQ(replaySync(broker, "expiring", expiring[1]).reset, std::nullopt);  // had everything
+  EXPECT_TRUE(broker.history("expiring", std::nullopt, 10).items.empty());
+
+  // It comes back in the same generation: chained to the old newest id.
+  auto again = publishOne(broker, "expiring");
+  EXPECT_EQ(broker.tombstoneCount(), 0u);
+  EXPECT_EQ(broker.history("expiring", std::nullopt, 10).items.at(0)->prev, expiring[1]);
+  EXPECT_EQ(replaySync(broker, "expiring", expiring[0]).reset, ResetReason::expired);
+  EXPECT_EQ(replaySync(broker, "expiring", expiring[1]).reset, std::nullopt);
+  EXPECT_EQ(replaySync(broker, "expiring", again).reset, std::nullopt);
+
+  // A subscriber keeps its channel, and a freed channel can be subscribed again.
+  EXPECT_EQ(broker.sweep(), 0u);
+  broker.unsubscribe("stays", 1);
+  EXPECT_EQ(broker.sweep(), 1u);
+  std::vector<bool> dones;
+  broker.subscribe("stays", 1, [&](bool ok) { dones.push_back(ok); });
+  EXPECT_EQ(dones, std::vector<bool>{true});
+  EXPECT_EQ(broker.channelCount(), 2u);
+}
+
+// Tombstones are bounded in age (4 x the TTL after the channel is freed) and in number; past the bound a
+// resume is `lost`, still a signalled reset.
+TEST(MemoryBrokerSweep, TombstonesAreBounded) {
+  Config config = testConfig();
+  config.historyTtl = 1s;
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
+  auto id = publishOne(broker, "old");
+  clock.advance(1s);
+  broker.sweep();
+  EXPECT_EQ(broker.tombstoneCount(), 1u);
+  clock.advance(4s - 1ms);  // 4 x the TTL after it was freed
+  broker.sweep();
+  EXPECT_EQ(replaySync(broker, "old", id).reset, std::nullopt);
+  clock.advance(1ms);
+  broker.sweep();
+  EXPECT_EQ(broker.tombstoneCount(), 0u);
+  EXPECT_EQ(replaySync(broker, "old", id).reset, ResetReason::lost);
+
+  // The oldest tombstone goes first once there are more than the bound.
+  auto firstId = publishOne(broker, "first");
+  clock.advance(1s);
+  broker.sweep();
+  std::vector<PublishItem> items;
+  for (std::size_t i = 0; i < MemoryBroker::kMaxTombstones; ++i) {
+    items.push_back({"many:" + std::to_string(i), "", "1"});
+  }
+  broker.publish(items, std::nullopt);
+  EXPECT_EQ(replaySync(broker, "first", firstId).reset, std::nullopt);
+  clock.advance(1s);
+  EXPECT_EQ(broker.sweep(), items.size());
+  EXPECT_EQ(broker.tombstoneCount(), MemoryBroker::kMaxTombstones);
+  EXPECT_EQ(replaySync(broker, "first", firstId).reset, ResetReason::lost);
+  EXPECT_EQ(replaySync(broker, "many:1", NotificationId{}).reset, ResetReason::expired);
+  EXPECT_EQ(broker.channelCount(), 0u);
 }
 
 TEST_F(MemoryBrokerTest, SubscribeIsRefCountedPerShard) {
