@@ -2,6 +2,7 @@
 // real herald processes, real redis-server processes, real sockets.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -208,6 +209,34 @@ TEST(RedisRelay, RedisRestartedFromAnOlderSnapshotIsLost) {
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, v);
   EXPECT_EQ(next->event, "");
+}
+
+// A failover to a replica that lagged: X reached the replica, Y and Z were
+// acknowledged by the master only. Even with appendfsync always on both, the
+// promoted replica cannot prove it holds everything: resumes get `lost`.
+TEST(RedisRelay, FailoverToALaggingReplicaIsLost) {
+  RedisProcess master(/*appendOnly=*/true);
+  RedisProcess replica(/*appendOnly=*/true, {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  std::string prefix = uniquePrefix();
+  HeraldProcess node(nodeArgs(master, prefix));
+  std::string x = publishId(node.apiPort(), "failover", "\"x\"");
+  // Wait until the replica has X (its meta names it), then make it lag.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         replica.command("HGET " + prefix + "meta:failover last").find(x) == std::string::npos) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_NE(replica.command("HGET " + prefix + "meta:failover last").find(x), std::string::npos);
+  replica.signal(SIGSTOP);
+  publishId(node.apiPort(), "failover", "\"y\"");
+  std::string z = publishId(node.apiPort(), "failover", "\"z\"");
+  master.stop();
+  replica.signal(SIGCONT);
+  ASSERT_NE(replica.command("REPLICAOF NO ONE").find("+OK"), std::string::npos);
+  HeraldProcess promoted(nodeArgs(replica, prefix));  // what a Sentinel would switch the nodes to
+  ASSERT_TRUE(waitReady(promoted.apiPort(), true, 20s)) << promoted.log();
+  expectLostReset(promoted, "failover", x);
+  expectLostReset(promoted, "failover", z);
 }
 
 TEST(RedisRelay, TrimmedAndExpiredHistoryAreSignalled) {

@@ -7,8 +7,11 @@
 
 namespace herald::test {
 
-RedisProcess::RedisProcess(bool appendOnly)
-    : appendOnly_(appendOnly), port_(freePort()), dir_(makeTempDir("herald-redis")) {
+RedisProcess::RedisProcess(bool appendOnly, std::vector<std::string> extraArgs)
+    : appendOnly_(appendOnly),
+      extraArgs_(std::move(extraArgs)),
+      port_(freePort()),
+      dir_(makeTempDir("herald-redis")) {
   start();
 }
 
@@ -19,10 +22,21 @@ RedisProcess::~RedisProcess() {
 }
 
 void RedisProcess::start() {
-  process_ =
-      ChildProcess({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", appendOnly_ ? "yes" : "no", "--appendfsync", "always", "--dir", dir_},
-                   {}, dir_ + "/redis.log");
+  std::vector<std::string> argv = {"redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   appendOnly_ ? "yes" : "no",
+                                   "--appendfsync",
+                                   "always",
+                                   "--dir",
+                                   dir_};
+  argv.insert(argv.end(), extraArgs_.begin(), extraArgs_.end());
+  process_ = ChildProcess(argv, {}, dir_ + "/redis.log");
   if (!waitForPort(port_, std::chrono::seconds(10))) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
   }

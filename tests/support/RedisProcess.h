@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tests/support/ChildProcess.h"
 
@@ -14,13 +15,15 @@ class RedisProcess {
  public:
   // appendOnly: keep data across restart() (appendonly yes, appendfsync always); otherwise a
   // restart comes back empty, or with what the last command("SAVE") wrote to the RDB file.
-  explicit RedisProcess(bool appendOnly = false);
+  // `extraArgs` are appended to the command line (e.g. {"--replicaof", "127.0.0.1", port}).
+  explicit RedisProcess(bool appendOnly = false, std::vector<std::string> extraArgs = {});
   ~RedisProcess();
 
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   void start();
-  void stop();  // SIGKILL: an abrupt outage
+  void stop();                                    // SIGKILL: an abrupt outage
+  void signal(int sig) { process_.signal(sig); }  // e.g. SIGSTOP / SIGCONT: a replica that lags
   // Runs one inline command (e.g. "SAVE") on a new connection; returns Redis's raw answer.
   std::string command(const std::string& inlineCommand) const;
   void restart() {
@@ -30,6 +33,7 @@ class RedisProcess {
 
  private:
   bool appendOnly_;
+  std::vector<std::string> extraArgs_;
   int port_;
   std::string dir_;
   ChildProcess process_;
