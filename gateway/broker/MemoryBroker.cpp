@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -126,34 +127,45 @@ MemoryBroker::ChannelPtr MemoryBroker::findChannel(const std::string& channel,
 std::size_t MemoryBroker::sweep() {
   const SteadyTime now = clock_();
   std::size_t freed = 0;
-  {
+  // Bucket by bucket, the map's mutex held for kSweepBucketsPerLock buckets at a
+  // time, so publishers and subscribers wait for a slice, not for a whole pass. A
+  // rehash between slices may make this pass skip or revisit a few channels;
+  // the next pass catches them.
+  for (std::size_t bucket = 0;;) {
     std::lock_guard lock(channelsMutex_);
-    for (auto it = channels_.begin(); it != channels_.end();) {
-      ChannelState& state = *it->second;
-      // A channel busy right now is in use: leave it for the next sweep.
-      std::unique_lock stateLock(state.mutex, std::try_to_lock);
-      if (!stateLock) {
-        ++it;
-        continue;
+    const std::size_t buckets = channels_.bucket_count();
+    if (bucket >= buckets) {
+      pruneTombstonesLocked(now);
+      if (freed > 0 && buckets > 4 * (channels_.size() + 16)) {
+        channels_.rehash(0);  // give the bucket array back too
       }
-      dropExpiredLocked(state, now);
-      if (state.mask != 0 || !state.ring.empty()) {
-        ++it;
-        continue;
-      }
-      if (state.meta.known) {
-        tombstones_[it->first] = Tombstone{state.meta, state.lastTrimmedId, state.lastExpiredId, now};
-        tombstoneOrder_.emplace_back(it->first, now);
-      }
-      state.removed = true;
-      stateLock.unlock();
-      it = channels_.erase(it);
-      ++freed;
+      break;
     }
-    pruneTombstonesLocked(now);
-    if (freed > 0 && channels_.bucket_count() > 4 * (channels_.size() + 16)) {
-      channels_.rehash(0);  // give the bucket array back too
+    std::vector<std::string> doomed;
+    for (const std::size_t last = std::min(buckets, bucket + kSweepBucketsPerLock); bucket < last; ++bucket) {
+      for (auto it = channels_.begin(bucket); it != channels_.end(bucket); ++it) {
+        ChannelState& state = *it->second;
+        // A channel busy right now is in use: leave it for the next pass.
+        std::unique_lock stateLock(state.mutex, std::try_to_lock);
+        if (!stateLock) {
+          continue;
+        }
+        dropExpiredLocked(state, now);
+        if (state.mask != 0 || !state.ring.empty()) {
+          continue;
+        }
+        if (state.meta.known) {
+          tombstones_[it->first] = Tombstone{state.meta, state.lastTrimmedId, state.lastExpiredId, now};
+          tombstoneOrder_.emplace_back(it->first, now);
+        }
+        state.removed = true;
+        doomed.push_back(it->first);
+      }
     }
+    for (const auto& name : doomed) {
+      channels_.erase(name);  // erasing never rehashes
+    }
+    freed += doomed.size();
   }
 #if defined(__GLIBC__)
   // glibc keeps freed small blocks in its heaps; hand whole free pages back to the system.

@@ -42,6 +42,8 @@ class MemoryBroker final : public Broker {
   // At most this many freed channels keep a tombstone, each for 4 x --history-ttl.
   static constexpr std::size_t kMaxTombstones = 65536;
   static constexpr std::chrono::milliseconds kSweepInterval{1000};
+  // How many buckets of the channel map one slice of a sweep visits under its mutex.
+  static constexpr std::size_t kSweepBucketsPerLock = 1024;
 
   explicit MemoryBroker(const Config& config, SteadyClock clock = {});
   ~MemoryBroker() override;
