@@ -409,3 +409,76 @@ TEST_F(MemoryBrokerTest, ConcurrentPublishersDeliverInIdOrder) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+// Publishers and subscribers race the sweeper on a few channels whose history
+// expires all the time (the clock jumps past the TTL): channels are freed and
+// revived under them. No publish may land in a freed state (it would be lost
+// from the channel's chain of ids).
+TEST(MemoryBrokerSweep, SweepingRacesPublishersAndSubscribersSafely) {
+  Config config = testConfig();
+  config.historyTtl = 1s;
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
+  RecordingListener listener;
+  broker.start(listener);
+  constexpr int kChannels = 8;
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 3000;
+  std::atomic<bool> done{false};
+  std::thread sweeper([&] {
+    while (!done) {
+      clock.advance(1s);
+      broker.sweep();
+    }
+  });
+  std::vector<std::vector<NotificationId>> newest(kThreads, std::vector<NotificationId>(kChannels));
+  auto newestUnsubscribed = newest;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string channel = "race:" + std::to_string(i % kChannels);
+        broker.subscribe(channel, static_cast<unsigned>(t), {});
+        newest[t][i % kChannels] = publishOne(broker, channel);
+        broker.unsubscribe(channel, static_cast<unsigned>(t));
+        newestUnsubscribed[t][i % kChannels] = publishOne(broker, "nobody:" + std::to_string(i % kChannels));
+      }
+    });
+  }
+  for (auto& worker : workers) {
+    worker.join();
+  }
+  done = true;
+  sweeper.join();
+  // Each publish to a race: channel had its publisher's subscription: a
+  // subscribed channel is never freed, so every one was delivered.
+  std::size_t delivered = 0;
+  for (const auto& delivery : listener.deliveries()) {
+    delivered += delivery.notification->channel.starts_with("race:") ? 1 : 0;
+  }
+  EXPECT_EQ(delivered, static_cast<std::size_t>(kThreads * kRounds));
+  for (const auto& [prefix, ids] : {std::pair{"race:", &newest}, std::pair{"nobody:", &newestUnsubscribed}}) {
+    for (int c = 0; c < kChannels; ++c) {
+      NotificationId last;
+      for (int t = 0; t < kThreads; ++t) {
+        last = std::max(last, (*ids)[t][c]);
+      }
+      // One more publish chains onto the last one, unless the channel was forgotten
+      // altogether (its tombstone outlived: the clock raced ahead): never onto an older id.
+      const std::string channel = prefix + std::to_string(c);
+      publishOne(broker, channel);
+      auto page = broker.history(channel, std::nullopt, 100);
+      ASSERT_FALSE(page.items.empty());
+      const NotificationId prev = page.items.back()->prev;
+      EXPECT_TRUE(prev == last || prev == NotificationId{})
+          << channel << ": prev " << prev.str() << ", last " << last.str();
+    }
+  }
+  broker.stop();
+}
+
+}  // namespace
+}  // namespace herald
