@@ -374,13 +374,12 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
                           std::function<void(ReplayResult)> done) {
   ReplayResult result;
   std::optional<Tombstone> tombstone;
-  ChannelPtr state = findChannel(channel, &tombstone);
-  while (state != nullptr) {
+  bool answered = false;
+  for (ChannelPtr state = findChannel(channel, &tombstone); state != nullptr;
+       state = findChannel(channel, &tombstone)) {
     std::lock_guard lock(state->mutex);
     if (state->removed) {
-      // Freed meanwhile: its tombstone (if any) answers instead.
-      state = findChannel(channel, &tombstone);
-      continue;
+      continue;  // freed meanwhile: look again (its tombstone, if any, answers)
     }
     dropExpiredLocked(*state, clock_());
     result.newest = state->meta.newest;
@@ -398,22 +397,22 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
         }
       }
     }
-    done(std::move(result));
-    return;
+    answered = true;
+    break;
   }
-  if (tombstone) {
+  if (!answered && tombstone) {
     // Freed with its history expired: what the ids say, with nothing retained.
     result.newest = tombstone->meta.newest;
     if (from) {
       result.reset = assessResume(*from, tombstone->meta, nullptr,
                                   removalReason(*from, tombstone->lastTrimmedId, tombstone->lastExpiredId));
     }
-  } else if (from) {
+  } else if (!answered && from) {
     // Never published in this process, or freed past the tombstones' bound:
     // only a replay from the start is provable.
     result.reset = assessResume(*from, ChannelMeta{}, nullptr, ResetReason::lost);
   }
-  done(std::move(result));
+  done(std::move(result));  // with no lock held: it may call back into the broker
 }
 
 }  // namespace herald

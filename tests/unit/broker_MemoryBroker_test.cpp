@@ -270,6 +270,16 @@ TEST(MemoryBrokerIdempotency, KeyIsForgottenAfterTheWindow) {
   EXPECT_NE(second.ids, first.ids);
 }
 
+// `done` runs with no broker lock held, so it may call back into the broker
+// (a channel lock held across it would deadlock here).
+TEST_F(MemoryBrokerTest, ReplayDoneMayCallBackIntoTheBroker) {
+  auto id = publishOne(broker, "c");
+  std::optional<NotificationId> again;
+  broker.replay("c", id, [&](ReplayResult) { again = publishOne(broker, "c"); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(replaySync(broker, "c", id).items.at(0)->id, *again);
+}
+
 // Channels with no subscriber and no retained history are freed; one that had
 // history leaves a tombstone, so a resume still tells expired from lost.
 TEST(MemoryBrokerSweep, FreesIdleChannelsAndKeepsTheirIds) {
