@@ -63,6 +63,11 @@ void SyncedWritesProbe::record(const redisReply& reply, Clock::time_point now) {
   checkedAt_ = now;
 }
 
+bool SyncedWritesProbe::known() const {
+  std::lock_guard lock(mutex_);
+  return known_;
+}
+
 std::string_view SyncedWritesProbe::flag() const {
   std::lock_guard lock(mutex_);
   return synced_ ? "1" : "0";

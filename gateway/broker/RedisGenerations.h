@@ -40,6 +40,8 @@ class SyncedWritesProbe {
   void record(const redisReply& reply, Clock::time_point now);
   // The publish script's `sync` argument: "1" when every write is synced before it is acknowledged.
   std::string_view flag() const;
+  // Whether any answer was recorded yet.
+  bool known() const;
 
  private:
   mutable std::mutex mutex_;

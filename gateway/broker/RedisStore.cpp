@@ -1,5 +1,7 @@
 #include "gateway/broker/RedisStore.h"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <limits>
 
@@ -260,7 +262,16 @@ std::string_view RedisStore::syncedWritesFlag() {
       const auto& command = SyncedWritesProbe::kCommand;
       return connection.command({command[0], command[1], command[2]});
     });
+    const std::string_view before = syncedWrites_.flag();
+    const bool first = !syncedWrites_.known();
     syncedWrites_.record(*reply, now);
+    if (first || before != syncedWrites_.flag()) {
+      spdlog::info("redis {}: {}", pool_.address().str(),
+                   syncedWrites_.flag() == "1"
+                       ? "appendonly yes + appendfsync always: restarts that lose nothing need no reset"
+                       : "writes are not fsynced before they are acknowledged (or CONFIG GET is refused): "
+                         "resumes across a Redis restart or failover get herald.reset lost");
+    }
   }
   return syncedWrites_.flag();
 }
