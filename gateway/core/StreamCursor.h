@@ -2,7 +2,8 @@
 //
 // One id must resume every channel of the stream, so it lists a position per
 // channel. Channel names can be 200 bytes each and a stream has up to 32, so
-// the cursor names each channel by a 48-bit hash of its name instead:
+// the cursor names each channel by a 48-bit hash of its name instead (the low
+// 48 bits of its 64-bit FNV-1a hash):
 //
 //   c1.<hash>~<ms>-<seq>.<hash>~<ms>-<seq>...      (hash: 12 lowercase hex digits)
 //
