@@ -31,8 +31,7 @@ struct MemoryBroker::ChannelState {
   // of the two removed the entries after its id.
   NotificationId lastTrimmedId;
   NotificationId lastExpiredId;
-  std::array<std::uint32_t, kMaxShards> shardCounts{};
-  ShardMask mask = 0;
+  ShardRefCounts shards;
 };
 
 MemoryBroker::MemoryBroker(const Config& config)
@@ -113,8 +112,8 @@ NotificationId MemoryBroker::appendLocked(ChannelState& state, const PublishItem
   // Delivered while the channel lock is held, so concurrent publishers to one
   // channel reach the listener in id order.
   BrokerListener* listener = listener_.load();
-  if (listener != nullptr && state.mask != 0) {
-    listener->onNotification(state.mask, notification);
+  if (listener != nullptr && state.shards.mask() != 0) {
+    listener->onNotification(state.shards.mask(), notification);
   }
   return notification->id;
 }
@@ -195,9 +194,7 @@ void MemoryBroker::subscribe(const std::string& channel, unsigned shard, std::fu
   {
     ChannelState& state = channelState(channel);
     std::lock_guard lock(state.mutex);
-    if (state.shardCounts[shard]++ == 0) {
-      state.mask |= ShardMask{1} << shard;
-    }
+    state.shards.add(shard);
   }
   if (done) {
     done(true);
@@ -213,15 +210,10 @@ void MemoryBroker::unsubscribe(const std::string& channel, unsigned shard) {
     return;
   }
   std::lock_guard lock(state->mutex);
-  if (state->shardCounts[shard] == 0) {
-    return;
-  }
-  if (--state->shardCounts[shard] == 0) {
-    state->mask &= ~(ShardMask{1} << shard);
-  }
+  state->shards.remove(shard);
 }
 
-void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from,
+void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
                           std::function<void(ReplayResult)> done) {
   ReplayResult result;
   ChannelState* state = findChannel(channel);
@@ -251,9 +243,11 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
       const ResetReason removal = expiredPastFrom ? ResetReason::expired : ResetReason::truncated;
       result.reset = assessResume(*from, state->meta, firstAfter, removal);
       if (result.reset != ResetReason::invalidCursor) {
-        for (auto it = first; it != state->ring.end(); ++it) {
+        auto it = first;
+        for (; it != state->ring.end() && result.items.size() < limit; ++it) {
           result.items.push_back(it->notification);
         }
+        result.more = it != state->ring.end();
       }
     }
   }

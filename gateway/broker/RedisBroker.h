@@ -45,7 +45,7 @@ class RedisBroker final : public Broker {
                       std::size_t limit) override;
   void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) override;
   void unsubscribe(const std::string& channel, unsigned shard) override;
-  void replay(const std::string& channel, std::optional<NotificationId> from,
+  void replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
               std::function<void(ReplayResult)> done) override;
 
   // Times the pub/sub connection came back after being lost (herald_broker_reconnects_total).
@@ -57,6 +57,7 @@ class RedisBroker final : public Broker {
   RedisSubscriber subscriber_;
   std::mutex replayPoolMutex_;  // replay() may race stop()
   std::unique_ptr<boost::asio::thread_pool> replayPool_;
+  std::size_t replayThreads_;
   std::atomic<bool> running_{false};
 };
 

@@ -179,18 +179,23 @@ std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
   return parseEntries(channel, *reply);
 }
 
-ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
+ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from, std::size_t limit) {
   const std::string streamKey = keys_.stream(channel);
   const std::string metaKey = keys_.meta(channel);
   // With no possible id after `from`, "+ -" is a valid, empty range.
   const std::optional<std::string> next = startAfter(from);
   const std::string start = next.value_or("+");
   const std::string end = next ? "+" : "-";
+  const std::string count = std::to_string(limit);
   // MULTI/EXEC so the meta and the entries describe the same moment.
   auto exec = pool_.run([&](RedisConnection& connection) {
     connection.append({"MULTI"});
     connection.append({"HMGET", metaKey, "gen", "last"});
-    connection.append({"XRANGE", streamKey, start, end});
+    if (limit > 0) {
+      connection.append({"XRANGE", streamKey, start, end, "COUNT", count});
+    } else {
+      connection.append({"XRANGE", streamKey, start, end});
+    }
     connection.append({"EXEC"});
     for (int queued = 0; queued < 3; ++queued) {
       throwIfErrorReply(*connection.nextReply(), "MULTI");

@@ -56,8 +56,9 @@ class RedisStore {
   // Retained entries with id > after (from the oldest when absent), at most `limit`.
   std::vector<NotificationPtr> range(const std::string& channel, std::optional<NotificationId> after,
                                      std::size_t limit);
-  // The channel's meta and every retained entry after `from`, in one transaction.
-  ChannelRead readAfter(const std::string& channel, NotificationId from);
+  // The channel's meta and the first `limit` (0: all) retained entries after `from`, in one
+  // transaction.
+  ChannelRead readAfter(const std::string& channel, NotificationId from, std::size_t limit = 0);
   // The newest id of each channel (0-0 when it has none), pipelined in one round trip.
   std::vector<NotificationId> newestIds(const std::vector<std::string>& channels);
   void ping();

@@ -214,8 +214,8 @@ void RedisSubscriber::serve() {
       }
       ReplyPtr reply(static_cast<redisReply*>(raw));
       if (pingPending && ((reply->type == REDIS_REPLY_STATUS && replyText(*reply) == "PONG") ||
-                         (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-                          replyText(*reply->element[0]) == "pong"))) {
+                          (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                           replyText(*reply->element[0]) == "pong"))) {
         pingPending = false;
         continue;
       }

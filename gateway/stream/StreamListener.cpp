@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "gateway/core/ListenAddress.h"
-#include "gateway/stream/StreamSession.h"
+#include "gateway/stream/StreamRequestReader.h"
 
 namespace herald {
 
@@ -81,8 +81,9 @@ asio::awaitable<void> StreamListener::acceptLoop() {
       continue;  // already gone
     }
     auto slot = limiter_.acquire(peer.address());
-    auto session = std::make_shared<StreamSession>(std::move(socket), hub, broker_, policy_, std::move(slot));
-    asio::post(hub.io(), [session = std::move(session)] { session->start(); });
+    auto reader =
+        std::make_shared<StreamRequestReader>(std::move(socket), hub, broker_, policy_, std::move(slot));
+    asio::post(hub.io(), [reader = std::move(reader)] { reader->start(); });
   }
 }
 

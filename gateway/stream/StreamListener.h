@@ -29,6 +29,9 @@ class StreamListener {
   void start();
   // Stops accepting; open streams are not touched.
   void stopAccepting();
+  // Destroys the acceptor; only once the shard threads have stopped (it lives on
+  // shard 0's io_context, which must outlive it).
+  void close() { acceptor_.reset(); }
   unsigned short port() const { return port_; }
 
  private:

@@ -62,7 +62,7 @@ std::vector<NotificationId> publishMany(Broker& broker, const std::string& chann
 
 ReplayResult replaySync(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   std::optional<ReplayResult> result;
-  broker.replay(channel, from, [&](ReplayResult r) { result = std::move(r); });
+  broker.replay(channel, from, 100000, [&](ReplayResult r) { result = std::move(r); });
   EXPECT_TRUE(result.has_value()) << "MemoryBroker::replay must call done synchronously";
   return result.value_or(ReplayResult{false, {}, {}, {}});
 }
@@ -176,6 +176,21 @@ TEST_F(MemoryBrokerTest, ResumeInTheMiddleReplaysExactlyTheRest) {
   auto result = replaySync(broker, "c", ids[2]);
   EXPECT_EQ(result.reset, std::nullopt);
   EXPECT_EQ(idsOf(result.items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
+}
+
+TEST_F(MemoryBrokerTest, ReplayReadsInPagesOfTheLimit) {
+  auto ids = publishMany(broker, "pg", 5);
+  std::optional<ReplayResult> first;
+  broker.replay("pg", ids[0], 2, [&](ReplayResult r) { first = std::move(r); });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(idsOf(first->items), std::vector<NotificationId>(ids.begin() + 1, ids.begin() + 3));
+  EXPECT_TRUE(first->more);
+  std::optional<ReplayResult> last;
+  broker.replay("pg", ids[2], 2, [&](ReplayResult r) { last = std::move(r); });
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->reset, std::nullopt);  // a later page continues the proven replay
+  EXPECT_EQ(idsOf(last->items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
+  EXPECT_FALSE(last->more);
 }
 
 TEST_F(MemoryBrokerTest, ReplayWithoutFromOnlyReportsNewest) {
