@@ -280,7 +280,7 @@ std::string StreamSession::streamId() const {
   for (const auto& channel : channels_) {
     positions.emplace_back(channel.channel, channel.position);
   }
-  return StreamCursor::encode(positions);
+  return StreamCursor::encodeCompact(positions);
 }
 
 std::string StreamSession::corsHeaderLines() const {
