@@ -4,6 +4,7 @@
 // dropped, counted once per client.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -107,6 +108,28 @@ TEST(LargeReplay, AClientThatStopsReadingIsDroppedAndCountedOnce) {
   }
   EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
   EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 1);
+}
+
+// The same for a client that stops reading in the middle of a long replay: it is
+// dropped (here by the write deadline, given by the environment so that a herald
+// without the setting still runs this test) and counted once.
+TEST(LargeReplay, AResumingClientThatStopsReadingIsCountedOnce) {
+  ::setenv("HERALD_WRITE_TIMEOUT", "1s", 1);
+  HeraldProcess herald({"--history-size", "2000", "--max-body", "8MiB"});
+  ::unsetenv("HERALD_WRITE_TIMEOUT");
+  std::string start = publishId(herald.apiPort(), "stop", R"("start")");
+  // About 36 MB: more than the socket buffers hold, so the replay must wait for it.
+  for (int first = 0; first < 600; first += 100) {
+    publishMany(herald.apiPort(), "stop", 100, 60 * 1024, 100);
+  }
+  SseClient stuck(herald.streamPort(), "/v1/events?channel=stop", {{"Last-Event-ID", start}});
+  ASSERT_EQ(stuck.readHead(), 200);
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (metric(herald.apiPort(), "herald_connections") != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 0);
+  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
 }
 
 }  // namespace
