@@ -4,6 +4,8 @@
 // --write-timeout is closed. Real processes, real sockets.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -92,6 +94,26 @@ TEST(Backpressure, AStreamWhoseWriteDoesNotFinishIsClosedAtTheWriteTimeout) {
   EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 0);
   EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
   EXPECT_TRUE(stuck.waitClosed(60s));
+}
+
+// A stream that stopped reading does not hold a draining node: it is closed at the
+// write deadline (given by the environment, so a herald without it still runs this),
+// and the drain ends with no stream left.
+TEST(Backpressure, AStuckStreamDoesNotHoldTheDrain) {
+  ::setenv("HERALD_WRITE_TIMEOUT", "1s", 1);
+  HeraldProcess herald({"--max-buffer", "256MiB", "--max-body", "8MiB", "--drain-time", "6s"});
+  ::unsetenv("HERALD_WRITE_TIMEOUT");
+  SseClient stuck(herald.streamPort(), "/v1/events?channel=d");
+  ASSERT_EQ(stuck.readHead(), 200);
+  const std::string padding(60 * 1024, 'x');
+  for (int first = 0; first < 600; first += 100) {  // ~36 MB it does not read
+    publishBatch(herald.apiPort(), "d", first, 100, padding);
+  }
+  herald.process().signal(SIGTERM);
+  auto status = herald.process().wait(20s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  EXPECT_NE(herald.log().find("drained; 0 streams left"), std::string::npos) << herald.log();
 }
 
 }  // namespace
