@@ -25,7 +25,6 @@ constexpr std::chrono::hours kLongestExpiryWait{24 * 365 * 10};
 constexpr std::size_t kReplayPageItems = 32;
 }  // namespace
 
-
 StreamSession::StreamSession(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker,
                              const StreamPolicy& policy, ConnectionLimiter::Slot slot,
                              const std::string* corsOrigin)

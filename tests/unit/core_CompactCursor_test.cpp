@@ -42,9 +42,9 @@ TEST(CompactCursor, ThirtyTwoChannelsStaySmall) {
 }
 
 TEST(CompactCursor, RejectsMalformed) {
-  for (const char* bad : {"c2.", "c2.1", "c2.1.", "c2.1.000000000~0",
-                          "c2.1.0000000000-0", "c2.1.0000000000~2", "c2.1.0000000000~", "c2.1.0000000000~0-",
-                          "c2.1.0000000000~0.", "c2.1.zzzzzzzzzz~0", "c2.1.0000000000~A"}) {
+  for (const char* bad : {"c2.", "c2.1", "c2.1.", "c2.1.000000000~0", "c2.1.0000000000-0",
+                          "c2.1.0000000000~2", "c2.1.0000000000~", "c2.1.0000000000~0-", "c2.1.0000000000~0.",
+                          "c2.1.zzzzzzzzzz~0", "c2.1.0000000000~A"}) {
     EXPECT_FALSE(StreamCursor::parse(bad)) << bad;
   }
 }
