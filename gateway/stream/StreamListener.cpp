@@ -29,7 +29,7 @@ StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& b
       shards_(shards),
       broker_(broker),
       policy_(config),
-      limiter_(config.maxConnectionsPerIp) {}
+      limiter_(std::make_unique<ConnectionLimiter>(config.maxConnectionsPerIp)) {}
 
 void StreamListener::start() {
   auto address = ListenAddress::parse(config_.streamListen);
@@ -80,7 +80,7 @@ asio::awaitable<void> StreamListener::acceptLoop() {
     if (ec) {
       continue;  // already gone
     }
-    auto slot = limiter_.acquire(peer.address());
+    auto slot = limiter_->acquire(peer.address());
     auto reader =
         std::make_shared<StreamRequestReader>(std::move(socket), hub, broker_, policy_, std::move(slot));
     asio::post(hub.io(), [reader = std::move(reader)] { reader->start(); });

@@ -122,7 +122,7 @@ TEST(StreamListener, PostWithABodyIsMethodNotAllowed) {
 // after the stream threads whose io_contexts still hold open streams and a request
 // being read. Under ASan a wrong order is a heap-use-after-free and a non-zero exit.
 TEST(StreamListener, ExitWithOpenStreamsAndThePerAddressLimitIsClean) {
-  HeraldProcess herald({"--max-connections-per-ip", "16", "--drain-time", "0"});
+  HeraldProcess herald({"--max-connections-per-ip", "3", "--drain-time", "0"});
   SseClient a(herald.streamPort(), "/v1/events?channel=exit");
   SseClient b(herald.streamPort(), "/v1/events?channel=exit&channel=other");
   ASSERT_EQ(a.readHead(), 200);
@@ -130,6 +130,14 @@ TEST(StreamListener, ExitWithOpenStreamsAndThePerAddressLimitIsClean) {
   RawSocket reading(herald.streamPort());  // its request is never finished
   ASSERT_TRUE(reading.connected());
   reading.send("GET /v1/events?channel=exit HTTP/1.1\r\n");
+  // A fourth connection is refused once the third is accepted and counted: then a
+  // request is being read (and holds a slot of the limiter) when the signal comes.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  int status4 = 0;
+  while (status4 != 429 && std::chrono::steady_clock::now() < deadline) {
+    status4 = httpRequest(herald.streamPort(), "GET", "/v1/events?channel=fourth").status;
+  }
+  ASSERT_EQ(status4, 429);
   herald.process().signal(SIGTERM);
   auto status = herald.process().wait(20s);
   ASSERT_TRUE(status) << "herald did not exit";
