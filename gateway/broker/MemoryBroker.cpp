@@ -43,8 +43,7 @@ struct MemoryBroker::ChannelState {
   // of the two removed the entries after its id.
   NotificationId lastTrimmedId;
   NotificationId lastExpiredId;
-  std::array<std::uint32_t, kMaxShards> shardCounts{};
-  ShardMask mask = 0;
+  ShardRefCounts shards;
   bool removed = false;  // freed by the sweeper: whoever locks it afterwards asks again
 };
 
@@ -151,7 +150,7 @@ std::size_t MemoryBroker::sweep() {
           continue;
         }
         dropExpiredLocked(state, now);
-        if (state.mask != 0 || !state.ring.empty()) {
+        if (state.shards.mask() != 0 || !state.ring.empty()) {
           continue;
         }
         if (state.meta.known) {
@@ -249,8 +248,8 @@ NotificationId MemoryBroker::appendLocked(ChannelState& state, const PublishItem
   // Delivered while the channel lock is held, so concurrent publishers to one
   // channel reach the listener in id order.
   BrokerListener* listener = listener_.load();
-  if (listener != nullptr && state.mask != 0) {
-    listener->onNotification(state.mask, notification);
+  if (listener != nullptr && state.shards.mask() != 0) {
+    listener->onNotification(state.shards.mask(), notification);
   }
   return notification->id;
 }
@@ -342,9 +341,7 @@ void MemoryBroker::subscribe(const std::string& channel, unsigned shard, std::fu
     if (state->removed) {
       continue;
     }
-    if (state->shardCounts[shard]++ == 0) {
-      state->mask |= ShardMask{1} << shard;
-    }
+    state->shards.add(shard);
     break;
   }
   if (done) {
@@ -362,15 +359,13 @@ void MemoryBroker::unsubscribe(const std::string& channel, unsigned shard) {
   }
   std::lock_guard lock(state->mutex);
   // A freed channel had no subscriber left.
-  if (state->removed || state->shardCounts[shard] == 0) {
+  if (state->removed) {
     return;
   }
-  if (--state->shardCounts[shard] == 0) {
-    state->mask &= ~(ShardMask{1} << shard);
-  }
+  state->shards.remove(shard);
 }
 
-void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from,
+void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
                           std::function<void(ReplayResult)> done) {
   ReplayResult result;
   std::optional<Tombstone> tombstone;
@@ -392,9 +387,11 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
       result.reset = assessResume(*from, state->meta, firstAfter,
                                   removalReason(*from, state->lastTrimmedId, state->lastExpiredId));
       if (result.reset != ResetReason::invalidCursor) {
-        for (auto it = first; it != state->ring.end(); ++it) {
+        auto it = first;
+        for (; it != state->ring.end() && result.items.size() < limit; ++it) {
           result.items.push_back(it->notification);
         }
+        result.more = it != state->ring.end();
       }
     }
     answered = true;

@@ -61,7 +61,7 @@ class MemoryBroker final : public Broker {
                       std::size_t limit) override;
   void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) override;
   void unsubscribe(const std::string& channel, unsigned shard) override;
-  void replay(const std::string& channel, std::optional<NotificationId> from,
+  void replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
               std::function<void(ReplayResult)> done) override;
 
   // Frees every channel with no subscriber and no retained history; returns how

@@ -301,16 +301,24 @@ constexpr std::size_t kCommandsPerRead = 4;  // MULTI, EVAL meta.lua, XRANGE, EX
 
 }  // namespace
 
-std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel,
-                                                       NotificationId from) const {
+std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel, NotificationId from,
+                                                       std::size_t limit) const {
   // With no possible id after `from`, "+ -" is a valid, empty range.
   const std::optional<std::string> next = startAfter(from);
   const std::string start = next.value_or("+");
   const std::string end = next ? "+" : "-";
+  const std::string count = std::to_string(limit);
   // MULTI/EXEC so the meta and the entries describe the same moment.
   // meta.lua: HMGET gen last after the history-generation check (RedisGenerations.h).
-  return {encodeCommand({"MULTI"}), encodeCommand({"EVAL", metaScriptText(), "1", keys_.meta(channel)}),
-          encodeCommand({"XRANGE", keys_.stream(channel), start, end}), encodeCommand({"EXEC"})};
+  std::vector<std::string> commands{encodeCommand({"MULTI"}),
+                                    encodeCommand({"EVAL", metaScriptText(), "1", keys_.meta(channel)})};
+  if (limit > 0) {
+    commands.push_back(encodeCommand({"XRANGE", keys_.stream(channel), start, end, "COUNT", count}));
+  } else {
+    commands.push_back(encodeCommand({"XRANGE", keys_.stream(channel), start, end}));
+  }
+  commands.push_back(encodeCommand({"EXEC"}));
+  return commands;
 }
 
 ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPtr* replies) const {
@@ -348,8 +356,8 @@ ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPt
   return read;
 }
 
-ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
-  Replies replies = client_.run(readAfterCommands(channel, from));
+ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from, std::size_t limit) {
+  Replies replies = client_.run(readAfterCommands(channel, from, limit));
   return parseReadAfter(channel, replies.data());
 }
 

@@ -74,8 +74,9 @@ class RedisStore {
   using RangeDone = std::function<void(std::exception_ptr, std::vector<NotificationPtr>)>;
   void rangeAsync(const std::string& channel, std::optional<NotificationId> after, std::size_t limit,
                   RangeDone done);
-  // The channel's meta and every retained entry after `from`, in one transaction.
-  ChannelRead readAfter(const std::string& channel, NotificationId from);
+  // The channel's meta and the first `limit` (0: all) retained entries after `from`, in one
+  // transaction.
+  ChannelRead readAfter(const std::string& channel, NotificationId from, std::size_t limit = 0);
   // readAfter for many channels, pipelined in one round trip (the backfill after a reconnect).
   std::vector<ChannelRead> readAfterMany(const std::vector<std::pair<std::string, NotificationId>>& reads);
   // The newest id of each channel (0-0 when it has none), pipelined in one round trip.
@@ -94,7 +95,8 @@ class RedisStore {
   struct PublishCall;
   void runPublish(const std::shared_ptr<PublishCall>& call, bool withSha);
   void notePublishReply(const redisReply& reply);
-  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from) const;
+  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from,
+                                             std::size_t limit = 0) const;
   // The ChannelRead of the 4 replies from `replies` on (MULTI, HMGET, XRANGE, EXEC).
   ChannelRead parseReadAfter(const std::string& channel, const ReplyPtr* replies) const;
   // Runs `then` with publish.lua's `sync` argument, asking Redis first when the last answer is old.

@@ -48,7 +48,7 @@ class FailingBroker : public Broker {
   HistoryPage history(const std::string&, std::optional<NotificationId>, std::size_t) override { fail(); }
   void subscribe(const std::string&, unsigned, std::function<void(bool)> done) override { done(false); }
   void unsubscribe(const std::string&, unsigned) override {}
-  void replay(const std::string&, std::optional<NotificationId>,
+  void replay(const std::string&, std::optional<NotificationId>, std::size_t,
               std::function<void(ReplayResult)> done) override {
     done(ReplayResult{.ok = false, .reset = {}, .items = {}, .newest = {}});
   }

@@ -106,7 +106,8 @@ bool subscribeAndWait(Broker& broker, const std::string& channel, unsigned shard
 ReplayResult replayAndWait(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   auto promise = std::make_shared<std::promise<ReplayResult>>();
   auto future = promise->get_future();
-  broker.replay(channel, from, [promise](ReplayResult result) { promise->set_value(std::move(result)); });
+  broker.replay(channel, from, 100000,
+                [promise](ReplayResult result) { promise->set_value(std::move(result)); });
   if (future.wait_for(kReadyTimeout) != std::future_status::ready) {
     ADD_FAILURE() << "replay did not answer";
     return ReplayResult{false, {}, {}, {}};

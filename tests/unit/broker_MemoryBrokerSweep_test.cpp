@@ -65,7 +65,7 @@ std::vector<NotificationId> publishMany(Broker& broker, const std::string& chann
 
 ReplayResult replaySync(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   std::optional<ReplayResult> result;
-  broker.replay(channel, from, [&](ReplayResult r) { result = std::move(r); });
+  broker.replay(channel, from, 100000, [&](ReplayResult r) { result = std::move(r); });
   EXPECT_TRUE(result.has_value());
   return result.value_or(ReplayResult{false, {}, {}, {}});
 }

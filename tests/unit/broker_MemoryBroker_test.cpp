@@ -62,7 +62,7 @@ std::vector<NotificationId> publishMany(Broker& broker, const std::string& chann
 
 ReplayResult replaySync(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   std::optional<ReplayResult> result;
-  broker.replay(channel, from, [&](ReplayResult r) { result = std::move(r); });
+  broker.replay(channel, from, 100000, [&](ReplayResult r) { result = std::move(r); });
   EXPECT_TRUE(result.has_value()) << "MemoryBroker::replay must call done synchronously";
   return result.value_or(ReplayResult{false, {}, {}, {}});
 }
@@ -195,6 +195,21 @@ TEST_F(MemoryBrokerTest, ResumeInTheMiddleReplaysExactlyTheRest) {
   EXPECT_EQ(idsOf(result.items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
 }
 
+TEST_F(MemoryBrokerTest, ReplayReadsInPagesOfTheLimit) {
+  auto ids = publishMany(broker, "pg", 5);
+  std::optional<ReplayResult> first;
+  broker.replay("pg", ids[0], 2, [&](ReplayResult r) { first = std::move(r); });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(idsOf(first->items), std::vector<NotificationId>(ids.begin() + 1, ids.begin() + 3));
+  EXPECT_TRUE(first->more);
+  std::optional<ReplayResult> last;
+  broker.replay("pg", ids[2], 2, [&](ReplayResult r) { last = std::move(r); });
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->reset, std::nullopt);  // a later page continues the proven replay
+  EXPECT_EQ(idsOf(last->items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
+  EXPECT_FALSE(last->more);
+}
+
 TEST_F(MemoryBrokerTest, ReplayWithoutFromOnlyReportsNewest) {
   auto ids = publishMany(broker, "c", 2);
   auto result = replaySync(broker, "c", std::nullopt);
@@ -275,7 +290,7 @@ TEST(MemoryBrokerIdempotency, KeyIsForgottenAfterTheWindow) {
 TEST_F(MemoryBrokerTest, ReplayDoneMayCallBackIntoTheBroker) {
   auto id = publishOne(broker, "c");
   std::optional<NotificationId> again;
-  broker.replay("c", id, [&](ReplayResult) { again = publishOne(broker, "c"); });
+  broker.replay("c", id, 100000, [&](ReplayResult) { again = publishOne(broker, "c"); });
   ASSERT_TRUE(again);
   EXPECT_EQ(replaySync(broker, "c", id).items.at(0)->id, *again);
 }
