@@ -73,7 +73,9 @@ std::optional<HttpAnswer> ApiServer::rejectedPublisher(const HttpRequest& req) c
   } else if (std::any_of(kProxyHeaders.begin(), kProxyHeaders.end(),
                          [&req](std::string_view name) { return req.hasHeader(name); })) {
     why = "came through a proxy (Forwarded, X-Forwarded-For or Via)";
-  } else if (!isLoopbackHost(req.header("Host"))) {
+  } else if (auto hosts = req.message.equal_range(http::field::host);
+             std::any_of(hosts.first, hosts.second,
+                         [](const auto& field) { return !isLoopbackHost(field.value()); })) {
     why = "Host is not a loopback name";
   } else {
     return std::nullopt;
