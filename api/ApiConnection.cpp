@@ -67,10 +67,14 @@ HttpAnswer guarded(const ApiServer::Route& route, const HttpRequest& request) {
 }  // namespace
 
 asio::awaitable<HttpAnswer> ApiServer::answer(const Route& route, HttpRequest& request) {
-  if (!route.usesBroker) {
-    co_return guarded(route, request);
-  }
   const auto started = std::chrono::steady_clock::now();
+  if (!route.usesBroker || !brokerBlocks_) {
+    HttpAnswer answer = guarded(route, request);
+    if (metrics_ != nullptr && route.readsBody && answer.status == kOk) {
+      metrics_->observePublishDuration(std::chrono::steady_clock::now() - started);
+    }
+    co_return answer;
+  }
   auto answer = co_await workers_.run([&route, &request] { return guarded(route, request); });
   if (!answer) {
     co_return errorAnswer(ErrorCode::overloaded, "too many publish and history calls under way, retry later")

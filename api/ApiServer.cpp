@@ -45,6 +45,7 @@ ApiServer::ApiServer(const Config& config, Broker& broker)
       cors_(config.corsOrigins),
       keys_(config),
       limits_(RequestLimits::fromConfig(config)),
+      brokerBlocks_(config.broker != "memory"),
       workers_(config.apiWorkers, config.apiQueue) {
   installRoutes();
 }

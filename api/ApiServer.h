@@ -6,8 +6,9 @@
 // the stream listener: Asio C++20 coroutines, one per connection, on
 // --api-threads event-loop threads of its own, Beast's parser under the shared
 // request limits (gateway/http/RequestLimits.h), keep-alive and pipelining
-// (answers in request order). Broker calls run on BrokerWorkers, so the loop
-// never waits on the broker and /healthz, /readyz, /metrics and /v1/stats are
+// (answers in request order). Calls to a broker that blocks on the network
+// (Redis) run on BrokerWorkers, so the loop never waits on the broker and
+// /healthz, /readyz, /metrics and /v1/stats are
 // answered on the loop whatever the publish load. It answers only after the
 // Broker has stored what was published. Parsing and validation live in pure
 // functions (PublishRequest, HistoryRequest, HttpRules, Idempotency); the routes
@@ -112,6 +113,10 @@ class ApiServer {
   Metrics* metrics_ = nullptr;
   int streamPort_ = 0;
 
+  // The memory broker's calls never wait on I/O (a channel lock for microseconds): they run
+  // on the loop, since a hand-off to a worker and back costs more than the call (futex
+  // wake-ups were most of the CPU under `wrk -c32`). Any other broker blocks on the network.
+  const bool brokerBlocks_;
   BrokerWorkers workers_;
   // Destroyed before what their pending handlers reference (declared last).
   std::vector<std::unique_ptr<boost::asio::io_context>> loops_;

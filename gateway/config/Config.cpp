@@ -272,7 +272,7 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--api-threads", raw.apiThreads, "HERALD_API_THREADS", "Event-loop threads of the api listener",
          "COUNT");
   scalar("--api-workers", raw.apiWorkers, "HERALD_API_WORKERS",
-         "Threads running publish/history calls on the broker", "COUNT");
+         "Threads running publish/history calls on a Redis broker (memory: on the loop)", "COUNT");
   scalar("--api-queue", raw.apiQueue, "HERALD_API_QUEUE",
          "Broker calls queued or running at once; more is 503 overloaded", "COUNT");
   scalar("--threads", raw.threads, "HERALD_THREADS", "Stream threads, 0 = one per core (max 64)", "COUNT");

@@ -46,7 +46,7 @@ struct Config {
   // Api
   std::size_t maxBodyBytes = 65536;
   unsigned apiThreads = 1;      // event-loop threads of the api listener
-  unsigned apiWorkers = 16;     // threads that run publish/history calls on the broker
+  unsigned apiWorkers = 16;     // threads that run publish/history calls on a Redis broker
   std::size_t apiQueue = 1024;  // broker calls waiting or running; more is 503 overloaded
 
   // Security (docs/security.md)

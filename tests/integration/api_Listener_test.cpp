@@ -396,6 +396,7 @@ class NoListener : public BrokerListener {
 TEST(ApiListener, FullWorkerQueueIs503OverloadedAndHealthIsStillAnswered) {
   Config config;
   config.apiListen = "127.0.0.1:0";
+  config.broker = "redis://127.0.0.1:1";  // the api runs a non-memory broker's calls on its workers
   config.apiWorkers = 1;
   config.apiQueue = 1;
   StalledBroker broker(config);
