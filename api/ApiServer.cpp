@@ -46,7 +46,8 @@ ApiServer::ApiServer(const Config& config, Broker& broker)
       keys_(config),
       limits_(RequestLimits::fromConfig(config)),
       brokerBlocks_(config.broker != "memory"),
-      workers_(config.apiWorkers, config.apiQueue) {
+      // One idle thread for the memory broker, whose calls run on the loop.
+      workers_(brokerBlocks_ ? config.apiWorkers : 1, config.apiQueue) {
   installRoutes();
 }
 
