@@ -210,8 +210,10 @@ void ApiServer::start() {
   for (auto& loop : loops_) {
     threads_.emplace_back([&loop] { loop->run(); });
   }
-  spdlog::info("api listening on {} (port {}), {} loop thread(s), {} broker workers", config_.apiListen,
-               port_, config_.apiThreads, config_.apiWorkers);
+  spdlog::info(
+      "api listening on {} (port {}), {} loop thread(s), broker calls {}", config_.apiListen, port_,
+      config_.apiThreads,
+      brokerBlocks_ ? "on " + std::to_string(config_.apiWorkers) + " workers" : std::string("on the loop"));
 }
 
 asio::awaitable<void> ApiServer::acceptLoop() {
