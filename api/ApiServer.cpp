@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cctype>
 
 #include "api/ErrorBody.h"
@@ -11,6 +14,7 @@
 #include "api/HttpRules.h"
 #include "api/Idempotency.h"
 #include "api/PublishRequest.h"
+#include "gateway/core/BindRetry.h"
 #include "gateway/core/HttpStatus.h"
 #include "gateway/core/ListenAddress.h"
 
@@ -35,6 +39,31 @@ constexpr const char* kJson = "application/json";
 constexpr const char* kPublishPath = "/v1/notifications";
 constexpr const char* kBatchPath = "/v1/notifications/batch";
 constexpr const char* kHistoryPath = R"(/v1/channels/([^/]+)/notifications)";
+
+// Why httplib could not bind `address`: the error a plain socket gets binding it the same
+// way (SO_REUSEADDR). A host that is not an IP literal is "invalid argument"; a probe that
+// succeeds means the address was freed in between, so it counts as "in use" (try again).
+boost::system::error_code whyBindFails(const ListenAddress& address) {
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(address.host, ec);
+  if (ec) {
+    return ec;
+  }
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe(io);
+  boost::asio::ip::tcp::endpoint endpoint(ip, address.port);
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) {
+    probe.set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    probe.bind(endpoint, ec);
+  }
+  if (!ec) {
+    probe.listen(boost::asio::socket_base::max_listen_connections, ec);
+  }
+  return ec ? ec : boost::system::errc::make_error_code(boost::system::errc::address_in_use);
+}
 
 void sendError(httplib::Response& res, const ApiError& error) {
   res.status = error.status;
@@ -371,15 +400,16 @@ void ApiServer::start() {
   if (!address) {
     throw std::runtime_error("api listener: bad address '" + config_.apiListen + "' (expected host:port)");
   }
-  if (address->port == 0) {
-    port_ = server_->bind_to_any_port(address->host);
-  } else {
-    port_ = server_->bind_to_port(address->host, address->port) ? address->port : -1;
-  }
-  if (port_ <= 0) {
-    throw std::runtime_error("api listener: cannot bind " + config_.apiListen +
-                             " (address in use, not local, or not permitted)");
-  }
+  // httplib says only that binding failed, so a plain socket tells why: while the
+  // address is in use, retry for --bind-retry like the stream listener.
+  bindWithRetry(
+      [&] {
+        port_ = address->port == 0
+                    ? server_->bind_to_any_port(address->host)
+                    : (server_->bind_to_port(address->host, address->port) ? address->port : -1);
+        return port_ > 0 ? boost::system::error_code{} : whyBindFails(*address);
+      },
+      config_.bindRetry, "--api-listen " + config_.apiListen);
   thread_ = std::thread([this] {
     if (!server_->listen_after_bind()) {
       spdlog::error("api listener on {} stopped with an error", config_.apiListen);

@@ -98,7 +98,7 @@ struct RawSettings {
   std::string streamListen, apiListen, broker, redisPrefix;
   std::size_t historySize = 0;
   std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, drainTime, idempotencyTtl,
-      publishTimeout, maxBody, shedLag, shedRss;
+      publishTimeout, maxBody, shedLag, shedRss, bindRetry;
   std::size_t maxConnections = 0;
   int threads = 0;
   std::vector<std::string> apiKeys, corsOrigins;
@@ -114,6 +114,7 @@ Config convert(const RawSettings& raw) {
   validateListen("--api-listen", raw.apiListen);
   config.streamListen = raw.streamListen;
   config.apiListen = raw.apiListen;
+  config.bindRetry = durationSetting("--bind-retry", raw.bindRetry, true);
 
   if (raw.broker != "memory" && raw.broker.rfind("redis://", 0) != 0) {
     throw ConfigError("--broker: expected 'memory' or redis://host:port[/db], got " + inQuotes(raw.broker));
@@ -194,6 +195,7 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .maxBody = std::to_string(defaults.maxBodyBytes),
       .shedLag = formatDuration(defaults.shedLag),
       .shedRss = std::to_string(defaults.shedRss),
+      .bindRetry = formatDuration(defaults.bindRetry),
       .maxConnections = defaults.maxConnections,
       .threads = static_cast<int>(defaults.threads),
       .apiKeys = {},
@@ -227,6 +229,8 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--stream-listen", raw.streamListen, "HERALD_STREAM_LISTEN", "Public SSE listener", "HOST:PORT");
   scalar("--api-listen", raw.apiListen, "HERALD_API_LISTEN", "Internal REST listener (publish, health)",
          "HOST:PORT");
+  scalar("--bind-retry", raw.bindRetry, "HERALD_BIND_RETRY",
+         "How long a listener retries an address still in use at start; 0 = no retry", duration);
   scalar("--broker", raw.broker, "HERALD_BROKER", "'memory' (single node) or redis://host:port[/db]", "URL");
   scalar("--redis-prefix", raw.redisPrefix, "HERALD_REDIS_PREFIX",
          "Prefix of Redis keys and pub/sub channels", "TEXT");

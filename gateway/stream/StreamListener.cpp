@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "gateway/core/BindRetry.h"
 #include "gateway/core/ListenAddress.h"
 #include "gateway/stream/StreamSession.h"
 
@@ -43,13 +44,8 @@ void StreamListener::start() {
   }
   tcp::endpoint endpoint(ip, address->port);
   acceptor_ = std::make_unique<tcp::acceptor>(shards_.hub(0).io());
-  acceptor_->open(endpoint.protocol());
-  acceptor_->set_option(tcp::acceptor::reuse_address(true));
-  acceptor_->bind(endpoint, ec);
-  if (ec) {
-    throw std::runtime_error("--stream-listen: cannot bind " + config_.streamListen + ": " + ec.message());
-  }
-  acceptor_->listen(kListenBacklog);
+  bindAndListen(*acceptor_, endpoint, config_.bindRetry, "--stream-listen " + config_.streamListen,
+                kListenBacklog);
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(shards_.hub(0).io(), acceptLoop(), asio::detached);
 }
