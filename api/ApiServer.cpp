@@ -201,7 +201,7 @@ void ApiServer::start() {
     guards_.push_back(asio::make_work_guard(*loops_.back()));
   }
   try {
-    acceptor_ = bindListener(*loops_.front(), "--api-listen", config_.apiListen);
+    acceptor_ = bindListener(*loops_.front(), "--api-listen", config_.apiListen, config_.bindRetry);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("api listener: ") + e.what());
   }

@@ -52,8 +52,9 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Binds config.apiListen (port 0: any free port) and serves on its own threads.
-  // Throws std::runtime_error with the address when it cannot bind.
+  // Binds config.apiListen (port 0: any free port; retried for --bind-retry while the
+  // address is in use) and serves on its own threads. Throws std::runtime_error
+  // with the address and the reason when it cannot bind.
   void start();
   // The bound port (after start()).
   int port() const { return port_; }

@@ -103,7 +103,7 @@ struct RawSettings {
   std::string redisPasswordFile, redisTlsCa, redisTlsCert, redisTlsKey, redisTlsServerName;
   std::size_t historySize = 0;
   std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, writeTimeout, drainTime,
-      idempotencyTtl, publishTimeout, maxBody, shedLag, shedRss;
+      idempotencyTtl, publishTimeout, maxBody, shedLag, shedRss, bindRetry;
   std::size_t maxConnections = 0;
   int threads = 0;
   unsigned apiThreads = 0, apiWorkers = 0;
@@ -121,6 +121,7 @@ Config convert(const RawSettings& raw) {
   validateListen("--api-listen", raw.apiListen);
   config.streamListen = raw.streamListen;
   config.apiListen = raw.apiListen;
+  config.bindRetry = durationSetting("--bind-retry", raw.bindRetry, true);
 
   if (raw.broker != "memory") {
     try {
@@ -232,6 +233,7 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .maxBody = std::to_string(defaults.maxBodyBytes),
       .shedLag = formatDuration(defaults.shedLag),
       .shedRss = std::to_string(defaults.shedRss),
+      .bindRetry = formatDuration(defaults.bindRetry),
       .maxConnections = defaults.maxConnections,
       .threads = static_cast<int>(defaults.threads),
       .apiThreads = defaults.apiThreads,
@@ -268,6 +270,8 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--stream-listen", raw.streamListen, "HERALD_STREAM_LISTEN", "Public SSE listener", "HOST:PORT");
   scalar("--api-listen", raw.apiListen, "HERALD_API_LISTEN", "Internal REST listener (publish, health)",
          "HOST:PORT");
+  scalar("--bind-retry", raw.bindRetry, "HERALD_BIND_RETRY",
+         "How long a listener retries an address still in use at start; 0 = no retry", duration);
   scalar("--broker", raw.broker, "HERALD_BROKER",
          "'memory' (single node), redis://[user[:password]@]host[:port][/db] or rediss://... (TLS)", "URL");
   scalar("--redis-password-file", raw.redisPasswordFile, "HERALD_REDIS_PASSWORD_FILE",

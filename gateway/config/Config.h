@@ -21,7 +21,8 @@ struct Config {
   // Listeners
   std::string streamListen = "0.0.0.0:8080";
   std::string apiListen = "0.0.0.0:8081";
-  unsigned threads = 0;  // stream threads; 0 = one per core (resolved by parseConfig)
+  unsigned threads = 0;          // stream threads; 0 = one per core (resolved by parseConfig)
+  milliseconds bindRetry{5000};  // how long a listener retries an address still in use at start
 
   // Broker
   std::string broker = "memory";  // or redis[s]://[user[:password]@]host[:port][/db]

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <stdexcept>
 
+#include "gateway/core/BindRetry.h"
 #include "gateway/core/ListenAddress.h"
 
 namespace herald {
@@ -15,7 +16,7 @@ constexpr int kListenBacklog = 4096;
 }  // namespace
 
 std::unique_ptr<tcp::acceptor> bindListener(asio::io_context& io, std::string_view setting,
-                                            const std::string& listen) {
+                                            const std::string& listen, std::chrono::milliseconds retryFor) {
   const std::string name(setting);
   auto address = ListenAddress::parse(listen);
   if (!address) {
@@ -28,16 +29,7 @@ std::unique_ptr<tcp::acceptor> bindListener(asio::io_context& io, std::string_vi
   }
   tcp::endpoint endpoint(ip, address->port);
   auto acceptor = std::make_unique<tcp::acceptor>(io);
-  acceptor->open(endpoint.protocol());
-  acceptor->set_option(tcp::acceptor::reuse_address(true));
-  acceptor->bind(endpoint, ec);
-  if (ec) {
-    throw std::runtime_error(name + ": cannot bind " + listen + ": " + ec.message());
-  }
-  acceptor->listen(kListenBacklog, ec);
-  if (ec) {
-    throw std::runtime_error(name + ": cannot listen on " + listen + ": " + ec.message());
-  }
+  bindAndListen(*acceptor, endpoint, retryFor, name + " " + listen, kListenBacklog);
   return acceptor;
 }
 

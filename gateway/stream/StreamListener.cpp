@@ -31,7 +31,7 @@ StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& b
       limiter_(std::make_unique<ConnectionLimiter>(config.maxConnectionsPerIp)) {}
 
 void StreamListener::start() {
-  acceptor_ = bindListener(shards_.hub(0).io(), "--stream-listen", config_.streamListen);
+  acceptor_ = bindListener(shards_.hub(0).io(), "--stream-listen", config_.streamListen, config_.bindRetry);
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(shards_.hub(0).io(), acceptLoop(), asio::detached);
 }

@@ -24,8 +24,9 @@ class StreamListener {
   // True when subscribers must present a token.
   bool requiresToken() const { return policy_.verifier != nullptr; }
 
-  // Binds --stream-listen (throws std::runtime_error with the reason if it cannot)
-  // and starts accepting on the first shard's thread.
+  // Binds --stream-listen, retrying for --bind-retry while the address is in use
+  // (throws std::runtime_error with the reason if it cannot), and starts accepting
+  // on the first shard's thread.
   void start();
   // Stops accepting; open streams are not touched.
   void stopAccepting();

@@ -14,6 +14,10 @@ HERALD_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 # prometheus brings promtool, which checks the /metrics exposition (api_Metrics_test);
 # openssl makes the throwaway CA and certificates of the Redis TLS tests.
 HERALD_TEST_PACKAGES=(redis-server procps haproxy prometheus openssl)
+# ./scripts/package: CPack's DEB generator runs dpkg-shlibdeps (dpkg-dev) and file.
+HERALD_PACKAGE_PACKAGES=(dpkg-dev file)
+# ./scripts/package --check: a fresh Debian 12 root, and curl to talk to the installed herald.
+HERALD_PACKAGE_CHECK_PACKAGES=(mmdebstrap curl)
 # The browser test (tests/e2e): Debian's chromium, driven from node by playwright-core.
 HERALD_E2E_PACKAGES=(chromium)
 

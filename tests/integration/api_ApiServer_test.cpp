@@ -371,6 +371,7 @@ TEST(ApiServerCors, CorsForAllowedOriginsOnly) {
 TEST_F(ApiServerTest, SecondBindOnTheSamePortFails) {
   Config taken = testConfig();
   taken.apiListen = "127.0.0.1:" + std::to_string(server_.port());
+  taken.bindRetry = std::chrono::milliseconds(300);  // retried while in use, then the error
   ApiServer second(taken, broker_);
   EXPECT_THROW(second.start(), std::runtime_error);
 }

@@ -28,11 +28,12 @@ class ConfigTest : public ::testing::Test {
 
  private:
   static void clearEnv() {
-    for (const char* name : {"HERALD_STREAM_LISTEN", "HERALD_API_LISTEN", "HERALD_BROKER",
-                             "HERALD_HISTORY_SIZE", "HERALD_HEARTBEAT", "HERALD_RETRY", "HERALD_MAX_BUFFER",
-                             "HERALD_API_KEY", "HERALD_CORS_ORIGIN", "HERALD_THREADS", "HERALD_LOG_LEVEL",
-                             "HERALD_LOG_FORMAT", "HERALD_MAX_BODY", "HERALD_IDEMPOTENCY_TTL",
-                             "HERALD_REDIS_PASSWORD", "HERALD_REDIS_PASSWORD_FILE", "HERALD_REDIS_TLS_CA"}) {
+    for (const char* name :
+         {"HERALD_STREAM_LISTEN", "HERALD_API_LISTEN", "HERALD_BROKER", "HERALD_HISTORY_SIZE",
+          "HERALD_HEARTBEAT", "HERALD_RETRY", "HERALD_MAX_BUFFER", "HERALD_API_KEY", "HERALD_CORS_ORIGIN",
+          "HERALD_THREADS", "HERALD_LOG_LEVEL", "HERALD_LOG_FORMAT", "HERALD_MAX_BODY",
+          "HERALD_IDEMPOTENCY_TTL", "HERALD_REDIS_PASSWORD", "HERALD_REDIS_PASSWORD_FILE",
+          "HERALD_REDIS_TLS_CA", "HERALD_BIND_RETRY"}) {
       ::unsetenv(name);
     }
   }
@@ -119,6 +120,16 @@ TEST_F(ConfigTest, FlagsSetEveryKindOfValue) {
   EXPECT_EQ(c.threads, 3u);
   EXPECT_EQ(c.apiKeys, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.logFormat, "json");
+}
+
+TEST_F(ConfigTest, BindRetryDefaultsToFiveSecondsAndZeroTurnsItOff) {
+  EXPECT_EQ(parse({}).config.bindRetry, 5s);
+  EXPECT_EQ(parse({"--bind-retry", "0"}).config.bindRetry, 0ms);
+  setEnv("HERALD_BIND_RETRY", "1500ms");
+  EXPECT_EQ(parse({}).config.bindRetry, 1500ms);
+  auto bad = parse({"--bind-retry", "soon"});
+  EXPECT_TRUE(bad.exit);
+  EXPECT_EQ(bad.exitCode, 2);
 }
 
 TEST_F(ConfigTest, EnvironmentIsTheFallback) {
