@@ -9,6 +9,7 @@
 #include <set>
 
 #include "gateway/broker/redis/ClusterSlots.h"
+#include "gateway/broker/redis/RedisClusterClient.h"
 #include "tests/support/RedisCluster.h"
 
 namespace herald::test {
@@ -83,6 +84,69 @@ TEST_F(RedisClusterTest, SlotMapCoversEverySlotWithTheThreeMastersAndPredictsMov
     }
   }
   EXPECT_EQ(redirects, 60);
+}
+
+// Runs one command through the cluster client on the slot of `key`.
+Replies runOn(RedisClusterClient& client, const std::vector<std::string>& args, const std::string& key) {
+  return client.run(keySlot(key), {encodeCommand(std::vector<std::string_view>(args.begin(), args.end()))});
+}
+
+// Sets `slot`'s owner to the master at `port` on every master (an empty slot: no keys to migrate).
+void assignSlot(const std::vector<int>& masters, std::uint16_t slot, int port) {
+  const std::string id(replyText(*RedisCluster::command(port, {"CLUSTER", "MYID"})));
+  for (int master : masters) {
+    auto reply = RedisCluster::command(master, {"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", id});
+    ASSERT_EQ(reply->type, REDIS_REPLY_STATUS) << replyText(*reply);
+  }
+}
+
+TEST_F(RedisClusterTest, ClientRoutesBySlotAndFollowsMovedAndAsk) {
+  RedisEndpoint endpoint;
+  endpoint.address = parseRedisUrl(cluster_->url());
+  RedisClusterClient client(endpoint, 1);
+  client.start();
+  std::set<int> used;
+  for (int i = 0; i < 60; ++i) {
+    const std::string key = "herald:route:{" + std::to_string(i) + "}";
+    auto set = runOn(client, {"SET", key, std::to_string(i), "PX", "60000"}, key);
+    ASSERT_EQ(set.at(0)->type, REDIS_REPLY_STATUS) << replyText(*set.at(0));
+    auto get = runOn(client, {"GET", key}, key);
+    EXPECT_EQ(replyText(*get.at(0)), std::to_string(i));
+    used.insert(client.slotMap().nodeOf(keySlot(key)).port);
+  }
+  EXPECT_EQ(used.size(), 3U);  // the keys spread over every master
+  EXPECT_EQ(client.redirects(), 0U);
+
+  // MOVED: an empty slot changes owner behind the client's back.
+  const std::vector<int> masters = cluster_->masterPorts();
+  const std::string movedKey = "herald:moved:{m}";
+  const std::uint16_t movedSlot = keySlot(movedKey);
+  const int oldOwner = client.slotMap().nodeOf(movedSlot).port;
+  const int newOwner = masters[0] == oldOwner ? masters[1] : masters[0];
+  assignSlot(masters, movedSlot, newOwner);
+  auto moved = runOn(client, {"SET", movedKey, "v", "PX", "60000"}, movedKey);
+  ASSERT_EQ(moved.at(0)->type, REDIS_REPLY_STATUS) << replyText(*moved.at(0));
+  EXPECT_GE(client.redirects(), 1U);
+  EXPECT_EQ(client.slotMap().nodeOf(movedSlot).port, newOwner);
+  EXPECT_EQ(replyText(*RedisCluster::command(newOwner, {"GET", movedKey})), "v");
+
+  // ASK: a slot being migrated; a key the source does not have goes to the target after ASKING.
+  const std::string askKey = "herald:ask:{a}";
+  const std::uint16_t askSlot = keySlot(askKey);
+  const int source = client.slotMap().nodeOf(askSlot).port;
+  const int target = masters[0] == source ? masters[1] : masters[0];
+  const std::string sourceId(replyText(*RedisCluster::command(source, {"CLUSTER", "MYID"})));
+  const std::string targetId(replyText(*RedisCluster::command(target, {"CLUSTER", "MYID"})));
+  RedisCluster::command(target, {"CLUSTER", "SETSLOT", std::to_string(askSlot), "IMPORTING", sourceId});
+  RedisCluster::command(source, {"CLUSTER", "SETSLOT", std::to_string(askSlot), "MIGRATING", targetId});
+  const std::size_t before = client.redirects();
+  auto asked = runOn(client, {"SET", askKey, "w", "PX", "60000"}, askKey);
+  ASSERT_EQ(asked.at(0)->type, REDIS_REPLY_STATUS) << replyText(*asked.at(0));
+  EXPECT_EQ(client.redirects(), before);  // ASK is once, not a map change
+  EXPECT_EQ(client.slotMap().nodeOf(askSlot).port, source);
+  assignSlot(masters, askSlot, target);
+  EXPECT_EQ(replyText(*RedisCluster::command(target, {"GET", askKey})), "w");
+  client.stop();
 }
 
 TEST_F(RedisClusterTest, ClusterUrlExitsTwoUntilTheClusterBrokerExists) {
