@@ -1,8 +1,14 @@
 #include "tests/support/RedisCluster.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -16,14 +22,31 @@ constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kPoll = std::chrono::milliseconds(100);
 const char* const kNodeTimeoutMs = "1500";  // a failover in ~2-4 s
 constexpr int kBusOffset = 10000;           // Redis's cluster bus listens on port + 10000
-constexpr int kLowestNodePort = 22000;      // freePort() hands out 20000-32000: buses stay above that
+constexpr int kHighestNodePort = 22767;     // bus ports stay below the ephemeral range (32768+)
+constexpr int kStartAttempts = 3;
 
-// A node port whose bus port lies outside the test port range, so no other node or test takes it.
+bool canBind(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A free node port whose bus port (port + 10000) is free too and below the ephemeral port range,
+// so no outgoing connection takes it; neither collides with another node's ports.
 int nodePort(const std::vector<int>& taken) {
   while (true) {
     const int port = freePort();
-    if (port >= kLowestNodePort && port + kBusOffset <= 65535 &&
-        std::find(taken.begin(), taken.end(), port) == taken.end()) {
+    const auto collides = [&](int p) {
+      return std::find_if(taken.begin(), taken.end(), [&](int t) { return p == t || p == t + kBusOffset; }) !=
+             taken.end();
+    };
+    if (port <= kHighestNodePort && !collides(port) && !collides(port + kBusOffset) &&
+        canBind(port + kBusOffset)) {
       return port;
     }
   }
@@ -31,12 +54,21 @@ int nodePort(const std::vector<int>& taken) {
 
 }  // namespace
 
-RedisCluster::RedisCluster() : dir_(makeTempDir("herald-redis-cluster")) {
-  try {
-    start();
-  } catch (...) {
-    stopAll();  // no destructor runs for a constructor that throws
-    throw;
+RedisCluster::RedisCluster() {
+  // A port taken between choosing and binding (another test) fails one attempt, not the suite.
+  for (int attempt = 1;; ++attempt) {
+    dir_ = makeTempDir("herald-redis-cluster");
+    try {
+      start();
+      return;
+    } catch (const std::exception&) {
+      stopAll();  // no destructor runs for a constructor that throws
+      ports_.clear();
+      nodes_.clear();
+      if (attempt == kStartAttempts) {
+        throw;
+      }
+    }
   }
 }
 
@@ -55,7 +87,10 @@ void RedisCluster::start() {
   }
   for (int port : ports_) {
     if (!waitForPort(port, std::chrono::seconds(10))) {
-      throw std::runtime_error("cluster node did not start on port " + std::to_string(port));
+      std::ifstream log(dir_ + "/node-" + std::to_string(port) + ".log");
+      const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      throw std::runtime_error("cluster node did not start on port " + std::to_string(port) + ": " +
+                               text.substr(text.size() > 400 ? text.size() - 400 : 0));
     }
   }
   // redis-cli assigns the first three nodes as masters and one replica to each.
@@ -65,7 +100,10 @@ void RedisCluster::start() {
   }
   create += " --cluster-replicas 1 --cluster-yes >" + dir_ + "/create.log 2>&1";
   if (std::system(create.c_str()) != 0) {
-    throw std::runtime_error("redis-cli --cluster create failed (see " + dir_ + "/create.log)");
+    std::ifstream log(dir_ + "/create.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    throw std::runtime_error("redis-cli --cluster create failed: " +
+                             text.substr(text.size() > 600 ? text.size() - 600 : 0));
   }
   if (!waitHealthy(kStartTimeout)) {
     throw std::runtime_error("Redis Cluster did not reach cluster_state:ok within 30 s");
