@@ -149,6 +149,27 @@ TEST_F(RedisClusterTest, ClientRoutesBySlotAndFollowsMovedAndAsk) {
   client.stop();
 }
 
+TEST_F(RedisClusterTest, ClientFollowsAFailoverToThePromotedReplica) {
+  RedisEndpoint endpoint;
+  endpoint.address = parseRedisUrl(cluster_->url());
+  endpoint.timeout = std::chrono::seconds(15);  // a failover takes ~2-4 s with a 1.5 s node timeout
+  RedisClusterClient client(endpoint, 1);
+  client.start();
+  const std::string key = "herald:failover:{f}";
+  ASSERT_EQ(runOn(client, {"SET", key, "before"}, key).at(0)->type, REDIS_REPLY_STATUS);
+  const int oldMaster = client.slotMap().nodeOf(keySlot(key)).port;
+  // Let the replica have the write before its master dies (WAIT 1 replica, up to 5 s).
+  ASSERT_EQ(runOn(client, {"WAIT", "1", "5000"}, key).at(0)->integer, 1);
+  cluster_->kill(oldMaster);
+
+  auto set = runOn(client, {"SET", key + "2", "after"}, key);  // same slot: {f}
+  ASSERT_EQ(set.at(0)->type, REDIS_REPLY_STATUS) << replyText(*set.at(0));
+  const int newMaster = client.slotMap().nodeOf(keySlot(key)).port;
+  EXPECT_NE(newMaster, oldMaster);
+  EXPECT_EQ(replyText(*runOn(client, {"GET", key}, key).at(0)), "before");
+  client.stop();
+}
+
 TEST_F(RedisClusterTest, ClusterUrlExitsTwoUntilTheClusterBrokerExists) {
   const std::vector<std::string> argv{HERALD_BINARY,
                                       "--stream-listen",

@@ -122,7 +122,27 @@ Replies RedisClusterClient::run(std::uint16_t slot, const std::vector<std::strin
     if (askTarget) {
       sent.insert(sent.begin(), encodeCommand({"ASKING"}));
     }
-    Replies replies = client->run(std::move(sent));
+    Replies replies;
+    try {
+      replies = client->run(std::move(sent));
+    } catch (const RedisRefused&) {
+      throw;
+    } catch (const RedisError&) {
+      // The master is gone or unreachable: after a failover a replica owns its slots, which only
+      // a fresh topology says. Retry until the deadline.
+      if (std::chrono::steady_clock::now() + pause >= deadline) {
+        throw;
+      }
+      askTarget.reset();
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, kMaxRetryPause);
+      try {
+        refresh();
+      } catch (const RedisError&) {
+        // no node answered this time; try again after the next pause
+      }
+      continue;
+    }
     if (askTarget) {
       replies.erase(replies.begin());
       askTarget.reset();

@@ -5,7 +5,9 @@
 // and follows the cluster's answers: `MOVED` updates the slot's owner and refreshes
 // the whole map (a failover or a resharding moved more than one slot), then retries;
 // `ASK` sends `ASKING` and the commands to the named node once (a slot being
-// migrated); `TRYAGAIN` and `CLUSTERDOWN` are retried with a growing pause. All of it
+// migrated); `TRYAGAIN` and `CLUSTERDOWN` are retried with a growing pause, and so is a
+// master that cannot be reached, re-reading the topology each time (a failover promotes
+// a replica, which only a fresh `CLUSTER SLOTS` names). All of it
 // within the endpoint's timeout (--publish-timeout); past it the last error is thrown.
 // refresh() re-reads the topology (called periodically by the owner, and after MOVED).
 // run() blocks; not from a client's io thread.
