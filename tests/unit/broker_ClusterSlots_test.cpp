@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+
+#include "gateway/broker/redis/ClusterKeys.h"
 
 namespace herald {
 namespace {
@@ -32,6 +35,30 @@ TEST(ClusterSlots, KeySlotMatchesRedisClusterKeyslot) {
   for (const auto& [key, slot] : known) {
     EXPECT_EQ(keySlot(key), slot) << key;
   }
+}
+
+TEST(ClusterKeys, EveryKeyOfAChannelSharesItsSlot) {
+  const ClusterKeys keys("herald:");
+  EXPECT_EQ(keys.stream("user:1"), "herald:stream:{user:1}");
+  EXPECT_EQ(keys.meta("user:1"), "herald:meta:{user:1}");
+  EXPECT_EQ(keys.idempotency("user:1", "k-1"), "herald:idem:{user:1}:k-1");
+  EXPECT_EQ(keys.live("user:1"), "herald:live:{user:1}");
+  EXPECT_TRUE(keys.live("user:1").starts_with(keys.livePrefix()));
+  std::set<std::uint16_t> slots;
+  // Channel names are 1-200 of [A-Za-z0-9_.:@=-] (isValidChannelName): never a brace, never empty,
+  // so the tag is exactly the channel name, whatever the idempotency key holds.
+  for (const std::string& channel :
+       std::vector<std::string>{"user:1", "a", "news.eu", "orders:eu:7", "x@y=z", std::string(200, 'c')}) {
+    const std::uint16_t slot = keySlot(keys.stream(channel));
+    EXPECT_EQ(keySlot(keys.meta(channel)), slot) << channel;
+    EXPECT_EQ(keySlot(keys.idempotency(channel, "{other}")), slot) << channel;
+    EXPECT_EQ(keySlot(keys.live(channel)), slot) << channel;
+    EXPECT_EQ(keySlot(channel), slot) << channel;
+    slots.insert(slot);
+  }
+  EXPECT_GT(slots.size(), 1U);
+  EXPECT_THROW(ClusterKeys("her{ald:"), std::invalid_argument);
+  EXPECT_THROW(ClusterKeys("herald}:"), std::invalid_argument);
 }
 
 // A hiredis reply tree built by hand (the shapes CLUSTER SLOTS answers with).
