@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "gateway/broker/redis/ClusterSlots.h"
 #include "gateway/broker/redis/RedisClusterClient.h"
@@ -146,6 +147,25 @@ TEST_F(RedisClusterTest, ClientRoutesBySlotAndFollowsMovedAndAsk) {
   EXPECT_EQ(client.slotMap().nodeOf(askSlot).port, source);
   assignSlot(masters, askSlot, target);
   EXPECT_EQ(replyText(*RedisCluster::command(target, {"GET", askKey})), "w");
+  client.stop();
+}
+
+TEST_F(RedisClusterTest, TopologyIsRefreshedWithoutAnyCommand) {
+  RedisEndpoint endpoint;
+  endpoint.address = parseRedisUrl(cluster_->url());
+  RedisClusterClient client(endpoint, 1, std::chrono::milliseconds(200));
+  client.start();
+  const std::uint16_t slot = keySlot("herald:refresh:{r}");
+  const int oldOwner = client.slotMap().nodeOf(slot).port;
+  const std::vector<int> masters = cluster_->masterPorts();
+  const int newOwner = masters[0] == oldOwner ? masters[1] : masters[0];
+  assignSlot(masters, slot, newOwner);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (client.slotMap().nodeOf(slot).port != newOwner && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(client.slotMap().nodeOf(slot).port, newOwner);
+  EXPECT_EQ(client.redirects(), 0U);  // no command ran: the refresher saw it
   client.stop();
 }
 

@@ -24,8 +24,9 @@ const redisReply* clusterError(const Replies& replies) {
 
 }  // namespace
 
-RedisClusterClient::RedisClusterClient(RedisEndpoint endpoint, std::size_t connections)
-    : endpoint_(std::move(endpoint)), connections_(connections) {}
+RedisClusterClient::RedisClusterClient(RedisEndpoint endpoint, std::size_t connections,
+                                       std::chrono::milliseconds refreshEvery)
+    : endpoint_(std::move(endpoint)), connections_(connections), refreshEvery_(refreshEvery) {}
 
 RedisClusterClient::~RedisClusterClient() {
   stop();
@@ -38,9 +39,31 @@ void RedisClusterClient::start() {
   for (const RedisHostPort& master : map_.masters()) {
     clientFor(master);
   }
+  if (refreshEvery_.count() > 0 && !refresher_.joinable()) {
+    refresher_ = std::thread([this] {
+      std::unique_lock wait(refresherMutex_);
+      while (!refresherWake_.wait_for(wait, refreshEvery_, [this] { return stopping_; })) {
+        wait.unlock();
+        try {
+          refresh();
+        } catch (const RedisError&) {
+          // an outage: commands see it too; the next period tries again
+        }
+        wait.lock();
+      }
+    });
+  }
 }
 
 void RedisClusterClient::stop() {
+  {
+    std::lock_guard lock(refresherMutex_);
+    stopping_ = true;
+  }
+  refresherWake_.notify_all();
+  if (refresher_.joinable()) {
+    refresher_.join();
+  }
   std::map<std::pair<std::string, int>, std::unique_ptr<RedisClient>> clients;
   {
     std::lock_guard lock(mutex_);

@@ -9,14 +9,18 @@
 // master that cannot be reached, re-reading the topology each time (a failover promotes
 // a replica, which only a fresh `CLUSTER SLOTS` names). All of it
 // within the endpoint's timeout (--publish-timeout); past it the last error is thrown.
-// refresh() re-reads the topology (called periodically by the owner, and after MOVED).
+// refresh() re-reads the topology; a background thread calls it every few seconds (a
+// resharding or failover is then seen even on slots no command touched).
 // run() blocks; not from a client's io thread.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway/broker/redis/ClusterSlots.h"
@@ -26,8 +30,12 @@ namespace herald {
 
 class RedisClusterClient {
  public:
-  // `endpoint.address` is a cluster address (its seeds); `connections` per master.
-  RedisClusterClient(RedisEndpoint endpoint, std::size_t connections);
+  static constexpr std::chrono::milliseconds kDefaultRefresh{5000};
+
+  // `endpoint.address` is a cluster address (its seeds); `connections` per master; the topology
+  // is re-read every `refreshEvery` in the background (0: only after MOVED and failures).
+  RedisClusterClient(RedisEndpoint endpoint, std::size_t connections,
+                     std::chrono::milliseconds refreshEvery = kDefaultRefresh);
   ~RedisClusterClient();
   RedisClusterClient(const RedisClusterClient&) = delete;
   RedisClusterClient& operator=(const RedisClusterClient&) = delete;
@@ -57,6 +65,12 @@ class RedisClusterClient {
   SlotMap map_;
   std::map<std::pair<std::string, int>, std::unique_ptr<RedisClient>> clients_;
   std::size_t redirects_ = 0;
+
+  const std::chrono::milliseconds refreshEvery_;
+  std::mutex refresherMutex_;
+  std::condition_variable refresherWake_;
+  bool stopping_ = false;
+  std::thread refresher_;
 };
 
 }  // namespace herald
