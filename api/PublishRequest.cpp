@@ -78,6 +78,11 @@ std::string eventType(const json& object) {
   if (event.find_first_of("\r\n") != std::string::npos) {
     fail("invalid_request", "event must not contain CR or LF");
   }
+  // herald.* types are the gateway's own (herald.reset): a publisher must not forge them.
+  if (event.starts_with(kReservedEventPrefix)) {
+    fail("invalid_request",
+         "event types starting with '" + std::string(kReservedEventPrefix) + "' are reserved");
+  }
   return event;
 }
 

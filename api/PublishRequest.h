@@ -27,6 +27,8 @@ namespace herald {
 inline constexpr std::size_t kMaxPublishChannels = 1000;
 inline constexpr std::size_t kMaxBatchNotifications = 1000;
 inline constexpr std::size_t kMaxEventBytes = 64;
+// Event types with this prefix are Herald's own (herald.reset) and refused in a publish.
+inline constexpr std::string_view kReservedEventPrefix = "herald.";
 // Deeper JSON is refused before it is built: it is never a real payload, and
 // serialising it again is recursive.
 inline constexpr int kMaxJsonDepth = 64;

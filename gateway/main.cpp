@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "api/ApiServer.h"
 #include "gateway/broker/MemoryBroker.h"
@@ -62,12 +63,27 @@ int main(int argc, char** argv) {
 
   try {
     auto broker = makeBroker(config);
-    herald::ShardSet shards(config.threads, config.heartbeat, config.maxConnections);
+    // Declared before the shards so it is destroyed after them: the sessions still held
+    // by the shards' io_contexts hold slots of its ConnectionLimiter.
+    std::optional<herald::StreamListener> stream;
+    herald::ShardSet shards(config.threads, config.heartbeat, config.maxConnections, config.writeTimeout);
+    // Destroyed first, on every way out: the shard threads stop and the acceptor (which
+    // lives on shard 0's io_context) goes while that io_context is still there.
+    struct StopFirst {
+      herald::ShardSet& shards;
+      std::optional<herald::StreamListener>& stream;
+      ~StopFirst() {
+        shards.stop();
+        if (stream) {
+          stream->close();
+        }
+      }
+    } stopFirst{shards, stream};
     herald::LoadMonitor loadMonitor(shards, shards.admission(), config.shedLag, config.shedRss);
     herald::SubscriptionHub hub(shards);
     broker->start(hub);
-    herald::StreamListener stream(config, shards, *broker);
-    stream.start();
+    stream.emplace(config, shards, *broker);
+    stream->start();
     shards.start();
     loadMonitor.start();
     // Read on each scrape: relaxed loads of the shards' counters, never a lock on their path.
@@ -81,7 +97,7 @@ int main(int argc, char** argv) {
     });
     herald::ApiServer api(config, *broker);
     api.setMetrics(&metrics);
-    api.setStreamPort(stream.port());
+    api.setStreamPort(stream->port());
     api.start();
 
     spdlog::info(
@@ -89,11 +105,11 @@ int main(int argc, char** argv) {
         "threads, history {} per channel for {} ms, max buffer {} bytes, max body {} bytes, max "
         "connections {}, shed at {} ms loop lag / {} bytes RSS (0 = off), heartbeat {} ms, retry {} ms, "
         "{} CORS origin(s), demo page http://127.0.0.1:{}/",
-        HERALD_VERSION, config.streamListen, stream.port(), config.apiListen, api.port(), broker->describe(),
+        HERALD_VERSION, config.streamListen, stream->port(), config.apiListen, api.port(), broker->describe(),
         shards.size(), config.historySize, config.historyTtl.count(), config.maxBuffer, config.maxBodyBytes,
         config.maxConnections, config.shedLag.count(), config.shedRss, config.heartbeat.count(),
         config.retry.count(), config.corsOrigins.size(), api.port());
-    if (!stream.requiresToken()) {
+    if (!stream->requiresToken()) {
       spdlog::warn("no JWT key configured: subscribing is open to anyone who reaches the stream listener");
     }
     if (config.apiKeys.empty() && config.apiKeyFile.empty()) {
@@ -112,7 +128,7 @@ int main(int argc, char** argv) {
                  received == SIGTERM ? "SIGTERM" : "SIGINT", shards.admission().openStreams(),
                  config.drainTime.count());
     api.setDraining(true);
-    stream.stopAccepting();
+    stream->stopAccepting();
     shards.beginDrain(config.drainTime);
     auto deadline = std::chrono::steady_clock::now() + config.drainTime + kDrainGrace;
     timespec poll{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kDrainPoll).count()};

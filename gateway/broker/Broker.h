@@ -20,11 +20,9 @@
 #include <vector>
 
 #include "gateway/core/Notification.h"
+#include "gateway/core/ShardMask.h"
 
 namespace herald {
-
-using ShardMask = std::uint64_t;
-inline constexpr unsigned kMaxShards = 64;
 
 // The broker cannot be reached (or did not answer within --publish-timeout).
 class BrokerUnavailable : public std::runtime_error {
@@ -61,11 +59,14 @@ struct HistoryPage {
   std::vector<NotificationPtr> items;  // oldest first
 };
 
+// One page of a replay: at most the `limit` asked for.
 struct ReplayResult {
   bool ok = true;                      // false: the broker could not be read
-  std::optional<ResetReason> reset;    // set when the replay cannot be proven complete
-  std::vector<NotificationPtr> items;  // retained notifications after the resume id, oldest first
+  std::optional<ResetReason> reset;    // set when the replay from `from` cannot be proven complete
+  std::vector<NotificationPtr> items;  // retained notifications after `from`, oldest first
   NotificationId newest;               // the channel's newest id at read time (0-0: none)
+  // Retained notifications follow this page: read the next one from items.back()->id.
+  bool more = false;
 };
 
 class BrokerListener {
@@ -140,9 +141,11 @@ class Broker {
   virtual void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) = 0;
   virtual void unsubscribe(const std::string& channel, unsigned shard) = 0;
 
-  // Reads what a subscriber resuming from `from` missed (no `from`: only the newest id),
-  // with the proof of completeness; `done` is called on any thread.
-  virtual void replay(const std::string& channel, std::optional<NotificationId> from,
+  // Reads one page of what a subscriber resuming from `from` missed (no `from`: only the
+  // newest id): at most `limit` (> 0) notifications, with the proof of completeness from
+  // `from`; `done` is called on any thread. A long replay is read page by page, each
+  // from the last id of the one before, so no replay is held in memory whole.
+  virtual void replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
                       std::function<void(ReplayResult)> done) = 0;
 };
 

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "gateway/broker/ResumeProof.h"
 
@@ -14,6 +19,13 @@ std::uint64_t wallClockMillis() {
   using namespace std::chrono;
   return static_cast<std::uint64_t>(
       duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+// The higher removal mark past `from` is the one that removed the entries right
+// before what is retained.
+ResetReason removalReason(NotificationId from, NotificationId lastTrimmedId, NotificationId lastExpiredId) {
+  const bool expiredPastFrom = from < lastExpiredId && lastExpiredId >= lastTrimmedId;
+  return expiredPastFrom ? ResetReason::expired : ResetReason::truncated;
 }
 
 }  // namespace
@@ -31,14 +43,15 @@ struct MemoryBroker::ChannelState {
   // of the two removed the entries after its id.
   NotificationId lastTrimmedId;
   NotificationId lastExpiredId;
-  std::array<std::uint32_t, kMaxShards> shardCounts{};
-  ShardMask mask = 0;
+  ShardRefCounts shards;
+  bool removed = false;  // freed by the sweeper: whoever locks it afterwards asks again
 };
 
-MemoryBroker::MemoryBroker(const Config& config)
+MemoryBroker::MemoryBroker(const Config& config, SteadyClock clock)
     : historySize_(std::max<std::size_t>(config.historySize, 1)),
       historyTtl_(config.historyTtl),
-      idempotencyTtl_(config.idempotencyTtl) {}
+      idempotencyTtl_(config.idempotencyTtl),
+      clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })) {}
 
 MemoryBroker::~MemoryBroker() {
   stop();
@@ -46,25 +59,147 @@ MemoryBroker::~MemoryBroker() {
 
 void MemoryBroker::start(BrokerListener& listener) {
   listener_.store(&listener);
+  std::lock_guard lock(sweeperMutex_);
+  if (!sweeper_.joinable()) {
+    sweeperStop_ = false;
+    sweeper_ = std::thread([this] { sweepLoop(); });
+  }
 }
 
 void MemoryBroker::stop() {
   listener_.store(nullptr);
+  std::thread sweeper;
+  {
+    std::lock_guard lock(sweeperMutex_);
+    sweeperStop_ = true;
+    sweeper = std::move(sweeper_);
+  }
+  sweeperWake_.notify_all();
+  if (sweeper.joinable()) {
+    sweeper.join();
+  }
 }
 
-MemoryBroker::ChannelState& MemoryBroker::channelState(const std::string& channel) {
+void MemoryBroker::sweepLoop() {
+  std::unique_lock lock(sweeperMutex_);
+  while (!sweeperWake_.wait_for(lock, kSweepInterval, [this] { return sweeperStop_; })) {
+    lock.unlock();
+    sweep();
+    lock.lock();
+  }
+}
+
+MemoryBroker::ChannelPtr MemoryBroker::channelState(const std::string& channel) {
   std::lock_guard lock(channelsMutex_);
   auto& slot = channels_[channel];
   if (!slot) {
-    slot = std::make_unique<ChannelState>();
+    slot = std::make_shared<ChannelState>();
+    // A channel that comes back continues its generation, so old resume ids
+    // are still told `expired`, not `lost`.
+    auto buried = tombstones_.find(channel);
+    if (buried != tombstones_.end()) {
+      slot->meta = buried->second.meta;
+      slot->lastTrimmedId = buried->second.lastTrimmedId;
+      slot->lastExpiredId = buried->second.lastExpiredId;
+      tombstones_.erase(buried);
+    }
   }
-  return *slot;
+  return slot;
 }
 
-MemoryBroker::ChannelState* MemoryBroker::findChannel(const std::string& channel) {
+MemoryBroker::ChannelPtr MemoryBroker::findChannel(const std::string& channel,
+                                                   std::optional<Tombstone>* tombstone) {
   std::lock_guard lock(channelsMutex_);
   auto found = channels_.find(channel);
-  return found == channels_.end() ? nullptr : found->second.get();
+  if (found != channels_.end()) {
+    return found->second;
+  }
+  if (tombstone != nullptr) {
+    auto buried = tombstones_.find(channel);
+    if (buried != tombstones_.end()) {
+      *tombstone = buried->second;
+    }
+  }
+  return nullptr;
+}
+
+std::size_t MemoryBroker::sweep() {
+  const SteadyTime now = clock_();
+  std::size_t freed = 0;
+  // Bucket by bucket, the map's mutex held for kSweepBucketsPerLock buckets at a
+  // time, so publishers and subscribers wait for a slice, not for a whole pass. A
+  // rehash between slices may make this pass skip or revisit a few channels;
+  // the next pass catches them.
+  for (std::size_t bucket = 0;;) {
+    std::lock_guard lock(channelsMutex_);
+    const std::size_t buckets = channels_.bucket_count();
+    if (bucket >= buckets) {
+      pruneTombstonesLocked(now);
+      if (freed > 0 && buckets > 4 * (channels_.size() + 16)) {
+        channels_.rehash(0);  // give the bucket array back too
+      }
+      break;
+    }
+    std::vector<std::string> doomed;
+    for (const std::size_t last = std::min(buckets, bucket + kSweepBucketsPerLock); bucket < last; ++bucket) {
+      for (auto it = channels_.begin(bucket); it != channels_.end(bucket); ++it) {
+        ChannelState& state = *it->second;
+        // A channel busy right now is in use: leave it for the next pass.
+        std::unique_lock stateLock(state.mutex, std::try_to_lock);
+        if (!stateLock) {
+          continue;
+        }
+        dropExpiredLocked(state, now);
+        if (state.shards.mask() != 0 || !state.ring.empty()) {
+          continue;
+        }
+        if (state.meta.known) {
+          tombstones_[it->first] = Tombstone{state.meta, state.lastTrimmedId, state.lastExpiredId, now};
+          tombstoneOrder_.emplace_back(it->first, now);
+        }
+        state.removed = true;
+        doomed.push_back(it->first);
+      }
+    }
+    for (const auto& name : doomed) {
+      channels_.erase(name);  // erasing never rehashes
+    }
+    freed += doomed.size();
+  }
+#if defined(__GLIBC__)
+  // glibc keeps freed small blocks in its heaps; hand whole free pages back to the system.
+  if (freed > 0) {
+    malloc_trim(0);
+  }
+#endif
+  return freed;
+}
+
+void MemoryBroker::pruneTombstonesLocked(SteadyTime now) {
+  // Like the Redis meta: a tombstone answers `expired` for 4 x the TTL, then `lost`.
+  const auto maxAge = historyTtl_ * 4;
+  while (!tombstoneOrder_.empty()) {
+    const auto& [name, buriedAt] = tombstoneOrder_.front();
+    auto buried = tombstones_.find(name);
+    const bool current = buried != tombstones_.end() && buried->second.buriedAt == buriedAt;
+    if (current && tombstones_.size() <= kMaxTombstones && now - buriedAt < maxAge) {
+      break;
+    }
+    if (current) {
+      tombstones_.erase(buried);
+    }
+    tombstoneOrder_.pop_front();
+  }
+}
+
+std::size_t MemoryBroker::channelCount() {
+  std::lock_guard lock(channelsMutex_);
+  return channels_.size();
+}
+
+std::size_t MemoryBroker::tombstoneCount() {
+  std::lock_guard lock(channelsMutex_);
+  return tombstones_.size();
 }
 
 NotificationId MemoryBroker::nextId() {
@@ -88,7 +223,7 @@ void MemoryBroker::dropExpiredLocked(ChannelState& state, SteadyTime now) const 
 
 NotificationId MemoryBroker::appendLocked(ChannelState& state, const PublishItem& item,
                                           std::int64_t publishedUs) {
-  const SteadyTime now = std::chrono::steady_clock::now();
+  const SteadyTime now = clock_();
   dropExpiredLocked(state, now);
 
   auto notification = std::make_shared<Notification>();
@@ -113,8 +248,8 @@ NotificationId MemoryBroker::appendLocked(ChannelState& state, const PublishItem
   // Delivered while the channel lock is held, so concurrent publishers to one
   // channel reach the listener in id order.
   BrokerListener* listener = listener_.load();
-  if (listener != nullptr && state.mask != 0) {
-    listener->onNotification(state.mask, notification);
+  if (listener != nullptr && state.shards.mask() != 0) {
+    listener->onNotification(state.shards.mask(), notification);
   }
   return notification->id;
 }
@@ -137,7 +272,7 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
   std::unique_lock<std::mutex> idempotencyLock;
   if (idempotency) {
     idempotencyLock = std::unique_lock(idempotencyMutex_);
-    const SteadyTime now = std::chrono::steady_clock::now();
+    const SteadyTime now = clock_();
     pruneIdempotencyLocked(now);
     auto found = idempotency_.find(idempotency->key);
     if (found != idempotency_.end()) {
@@ -153,13 +288,18 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
   outcome.ids.reserve(items.size());
   const std::int64_t publishedUs = wallClockMicros();
   for (const auto& item : items) {
-    ChannelState& state = channelState(item.channel);
-    std::lock_guard lock(state.mutex);
-    outcome.ids.push_back(appendLocked(state, item, publishedUs));
+    for (;;) {
+      ChannelPtr state = channelState(item.channel);
+      std::lock_guard lock(state->mutex);
+      if (!state->removed) {
+        outcome.ids.push_back(appendLocked(*state, item, publishedUs));
+        break;
+      }
+    }
   }
 
   if (idempotency) {
-    const SteadyTime expiresAt = std::chrono::steady_clock::now() + idempotencyTtl_;
+    const SteadyTime expiresAt = clock_() + idempotencyTtl_;
     idempotency_[idempotency->key] = IdempotencyRecord{idempotency->bodyDigest, outcome.ids, expiresAt};
     idempotencyOrder_.push_back(idempotency->key);
   }
@@ -169,12 +309,15 @@ PublishOutcome MemoryBroker::publish(const std::vector<PublishItem>& items,
 HistoryPage MemoryBroker::history(const std::string& channel, std::optional<NotificationId> after,
                                   std::size_t limit) {
   HistoryPage page;
-  ChannelState* state = findChannel(channel);
+  ChannelPtr state = findChannel(channel);
   if (state == nullptr || limit == 0) {
     return page;
   }
   std::lock_guard lock(state->mutex);
-  dropExpiredLocked(*state, std::chrono::steady_clock::now());
+  if (state->removed) {
+    return page;  // freed because nothing was retained
+  }
+  dropExpiredLocked(*state, clock_());
   auto first = state->ring.begin();
   if (after) {
     first = std::upper_bound(state->ring.begin(), state->ring.end(), *after,
@@ -192,12 +335,14 @@ void MemoryBroker::subscribe(const std::string& channel, unsigned shard, std::fu
   if (shard >= kMaxShards) {
     throw std::invalid_argument("shard " + std::to_string(shard) + " is out of range");
   }
-  {
-    ChannelState& state = channelState(channel);
-    std::lock_guard lock(state.mutex);
-    if (state.shardCounts[shard]++ == 0) {
-      state.mask |= ShardMask{1} << shard;
+  for (;;) {
+    ChannelPtr state = channelState(channel);
+    std::lock_guard lock(state->mutex);
+    if (state->removed) {
+      continue;
     }
+    state->shards.add(shard);
+    break;
   }
   if (done) {
     done(true);
@@ -208,35 +353,30 @@ void MemoryBroker::unsubscribe(const std::string& channel, unsigned shard) {
   if (shard >= kMaxShards) {
     throw std::invalid_argument("shard " + std::to_string(shard) + " is out of range");
   }
-  ChannelState* state = findChannel(channel);
+  ChannelPtr state = findChannel(channel);
   if (state == nullptr) {
     return;
   }
   std::lock_guard lock(state->mutex);
-  if (state->shardCounts[shard] == 0) {
+  // A freed channel had no subscriber left.
+  if (state->removed) {
     return;
   }
-  if (--state->shardCounts[shard] == 0) {
-    state->mask &= ~(ShardMask{1} << shard);
-  }
+  state->shards.remove(shard);
 }
 
-void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from,
+void MemoryBroker::replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
                           std::function<void(ReplayResult)> done) {
   ReplayResult result;
-  ChannelState* state = findChannel(channel);
-  if (state == nullptr) {
-    // Never published in this process: only a replay from the start is provable.
-    if (from) {
-      result.reset = assessResume(*from, ChannelMeta{}, nullptr, ResetReason::lost);
-    }
-    done(std::move(result));
-    return;
-  }
-
-  {
+  std::optional<Tombstone> tombstone;
+  bool answered = false;
+  for (ChannelPtr state = findChannel(channel, &tombstone); state != nullptr;
+       state = findChannel(channel, &tombstone)) {
     std::lock_guard lock(state->mutex);
-    dropExpiredLocked(*state, std::chrono::steady_clock::now());
+    if (state->removed) {
+      continue;  // freed meanwhile: look again (its tombstone, if any, answers)
+    }
+    dropExpiredLocked(*state, clock_());
     result.newest = state->meta.newest;
     if (from) {
       auto first = std::upper_bound(state->ring.begin(), state->ring.end(), *from,
@@ -244,20 +384,32 @@ void MemoryBroker::replay(const std::string& channel, std::optional<Notification
                                       return id < entry.notification->id;
                                     });
       const Notification* firstAfter = first == state->ring.end() ? nullptr : first->notification.get();
-      // The higher removal mark past `from` is the one that removed the entries
-      // right before what is retained.
-      const bool expiredPastFrom =
-          *from < state->lastExpiredId && state->lastExpiredId >= state->lastTrimmedId;
-      const ResetReason removal = expiredPastFrom ? ResetReason::expired : ResetReason::truncated;
-      result.reset = assessResume(*from, state->meta, firstAfter, removal);
+      result.reset = assessResume(*from, state->meta, firstAfter,
+                                  removalReason(*from, state->lastTrimmedId, state->lastExpiredId));
       if (result.reset != ResetReason::invalidCursor) {
-        for (auto it = first; it != state->ring.end(); ++it) {
+        auto it = first;
+        for (; it != state->ring.end() && result.items.size() < limit; ++it) {
           result.items.push_back(it->notification);
         }
+        result.more = it != state->ring.end();
       }
     }
+    answered = true;
+    break;
   }
-  done(std::move(result));
+  if (!answered && tombstone) {
+    // Freed with its history expired: what the ids say, with nothing retained.
+    result.newest = tombstone->meta.newest;
+    if (from) {
+      result.reset = assessResume(*from, tombstone->meta, nullptr,
+                                  removalReason(*from, tombstone->lastTrimmedId, tombstone->lastExpiredId));
+    }
+  } else if (!answered && from) {
+    // Never published in this process, or freed past the tombstones' bound:
+    // only a replay from the start is provable.
+    result.reset = assessResume(*from, ChannelMeta{}, nullptr, ResetReason::lost);
+  }
+  done(std::move(result));  // with no lock held: it may call back into the broker
 }
 
 }  // namespace herald

@@ -9,24 +9,43 @@
 // reported as `lost`. The Idempotency-Key window is node-local. The listener is
 // called with the channel's lock held (that is what keeps delivery in id order),
 // so it must not call back into the broker.
+//
+// Memory is given back: a sweeper thread frees every channel that has no
+// subscriber and no retained history (docs/architecture-brokers.md). A freed
+// channel that had history leaves a small tombstone (its ids), so a resume
+// still tells `expired` from `lost`; tombstones are bounded in number and age,
+// and past that bound a resume gets `lost` -- still a signalled gap.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "gateway/broker/Broker.h"
+#include "gateway/broker/ResumeProof.h"
 #include "gateway/config/Config.h"
 
 namespace herald {
 
 class MemoryBroker final : public Broker {
  public:
-  explicit MemoryBroker(const Config& config);
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  // The clock of TTLs and the sweeper; tests inject their own.
+  using SteadyClock = std::function<SteadyTime()>;
+  // At most this many freed channels keep a tombstone, each for 4 x --history-ttl.
+  static constexpr std::size_t kMaxTombstones = 65536;
+  static constexpr std::chrono::milliseconds kSweepInterval{1000};
+  // How many buckets of the channel map one slice of a sweep visits under its mutex.
+  static constexpr std::size_t kSweepBucketsPerLock = 1024;
+
+  explicit MemoryBroker(const Config& config, SteadyClock clock = {});
   ~MemoryBroker() override;
   MemoryBroker(const MemoryBroker&) = delete;
   MemoryBroker& operator=(const MemoryBroker&) = delete;
@@ -42,12 +61,26 @@ class MemoryBroker final : public Broker {
                       std::size_t limit) override;
   void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) override;
   void unsubscribe(const std::string& channel, unsigned shard) override;
-  void replay(const std::string& channel, std::optional<NotificationId> from,
+  void replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
               std::function<void(ReplayResult)> done) override;
 
+  // Frees every channel with no subscriber and no retained history; returns how
+  // many. The sweeper thread (started by start()) calls it every kSweepInterval.
+  std::size_t sweep();
+  // Channels held in memory, and tombstones of freed ones (for tests and metrics).
+  std::size_t channelCount();
+  std::size_t tombstoneCount();
+
  private:
-  using SteadyTime = std::chrono::steady_clock::time_point;
   struct ChannelState;
+  using ChannelPtr = std::shared_ptr<ChannelState>;
+  // What a freed channel that had history leaves behind: enough to answer a resume.
+  struct Tombstone {
+    ChannelMeta meta;
+    NotificationId lastTrimmedId;
+    NotificationId lastExpiredId;
+    SteadyTime buriedAt;
+  };
 
   struct IdempotencyRecord {
     std::string bodyDigest;
@@ -55,27 +88,41 @@ class MemoryBroker final : public Broker {
     SteadyTime expiresAt;
   };
 
-  // The channel's state, created on first use. Channels are never removed: their
-  // metadata must outlive their history so a resume can tell `expired` from `lost`.
-  ChannelState& channelState(const std::string& channel);
+  // The channel's state, created on first use (from its tombstone, if any). The
+  // sweeper may free it before the caller locks it: then `removed` is set and the
+  // caller asks again.
+  ChannelPtr channelState(const std::string& channel);
   // The channel's state if it exists (nullptr otherwise); never creates one.
-  ChannelState* findChannel(const std::string& channel);
+  // Without one, `tombstone` receives the channel's tombstone when it has one.
+  ChannelPtr findChannel(const std::string& channel, std::optional<Tombstone>* tombstone = nullptr);
   // Appends one notification to `state` (whose mutex the caller holds) and delivers it.
   NotificationId appendLocked(ChannelState& state, const PublishItem& item, std::int64_t publishedUs);
   // The next id, strictly greater than every id handed out before by this broker.
   NotificationId nextId();
   void dropExpiredLocked(ChannelState& state, SteadyTime now) const;
   void pruneIdempotencyLocked(SteadyTime now);
+  void pruneTombstonesLocked(SteadyTime now);
+  void sweepLoop();
 
   const std::size_t historySize_;
   const std::chrono::milliseconds historyTtl_;
   const std::chrono::milliseconds idempotencyTtl_;
+  const SteadyClock clock_;
 
   // Set by start(), cleared by stop(); publishers read it without a lock.
   std::atomic<BrokerListener*> listener_{nullptr};
 
   std::mutex channelsMutex_;
-  std::unordered_map<std::string, std::unique_ptr<ChannelState>> channels_;
+  std::unordered_map<std::string, ChannelPtr> channels_;
+  // Guarded by channelsMutex_. Burial order, oldest first; an entry whose
+  // tombstone was revived or replaced (another buriedAt) is skipped.
+  std::unordered_map<std::string, Tombstone> tombstones_;
+  std::deque<std::pair<std::string, SteadyTime>> tombstoneOrder_;
+
+  std::mutex sweeperMutex_;
+  std::condition_variable sweeperWake_;
+  bool sweeperStop_ = false;
+  std::thread sweeper_;
 
   std::mutex idMutex_;
   NotificationId lastId_;

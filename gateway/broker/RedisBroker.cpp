@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "gateway/broker/ResumeProof.h"
 
@@ -12,9 +14,17 @@ namespace herald {
 
 namespace {
 
-// Replays are short reads; two threads keep a burst of reconnecting clients
-// from queueing behind one slow read without many idle connections.
-constexpr std::size_t kReplayThreads = 2;
+// Replays are read in pages (one short XRANGE each), so a long replay takes turns
+// with the others instead of holding a thread. Two threads per stream thread keep a
+// burst of reconnecting clients from queueing behind each other, up to a cap that
+// bounds idle Redis connections.
+constexpr std::size_t kReplayThreadsPerStreamThread = 2;
+constexpr std::size_t kMaxReplayThreads = 32;
+constexpr auto kReplayRetryDelay = std::chrono::milliseconds(100);
+
+std::size_t replayThreads(const Config& config) {
+  return std::clamp<std::size_t>(kReplayThreadsPerStreamThread * config.threads, 2, kMaxReplayThreads);
+}
 
 std::string readPasswordFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -71,7 +81,8 @@ RedisEndpoint redisEndpointOf(const Config& config) {
 RedisBroker::RedisBroker(const Config& config)
     : client_(makeClient(config)),
       store_(config, client_->endpoint().address.db, *client_),
-      subscriber_(*client_, store_, config.publishTimeout) {}
+      subscriber_(*client_, store_, config.publishTimeout),
+      replayThreads_(replayThreads(config)) {}
 
 RedisBroker::~RedisBroker() {
   stop();
@@ -97,7 +108,7 @@ void RedisBroker::start(BrokerListener& listener) {
   }
   {
     std::lock_guard lock(replayPoolMutex_);
-    replayPool_ = std::make_unique<boost::asio::thread_pool>(kReplayThreads);
+    replayPool_ = std::make_unique<boost::asio::thread_pool>(replayThreads_);
   }
   subscriber_.start(listener);
   spdlog::info("redis broker started on {}", endpoint.address.str());
@@ -165,7 +176,7 @@ void RedisBroker::unsubscribe(const std::string& channel, unsigned shard) {
   subscriber_.unsubscribe(channel, shard);
 }
 
-void RedisBroker::replay(const std::string& channel, std::optional<NotificationId> from,
+void RedisBroker::replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
                          std::function<void(ReplayResult)> done) {
   std::unique_lock lock(replayPoolMutex_);
   if (!replayPool_) {
@@ -173,27 +184,47 @@ void RedisBroker::replay(const std::string& channel, std::optional<NotificationI
     done(ReplayResult{false, {}, {}, {}});
     return;
   }
-  boost::asio::post(*replayPool_, [this, channel, from, done = std::move(done)] {
-    ReplayResult result;
-    try {
-      if (!from) {
-        result.newest = store_.newestIds({channel}).at(0);
-      } else {
-        ChannelRead read = store_.readAfter(channel, *from);
-        result.newest = read.meta.newest;
-        const Notification* firstAfter = read.entries.empty() ? nullptr : read.entries.front().get();
-        result.reset = assessResume(*from, read.meta, firstAfter, read.removal);
-        // After invalid_cursor nothing of the channel's history is replayed.
-        if (result.reset != ResetReason::invalidCursor) {
-          result.items = std::move(read.entries);
+  boost::asio::post(*replayPool_, [this, channel, from, limit, done = std::move(done)] {
+    // A read that fails while Redis is coming back (a restart drops every link at once) is
+    // tried again until --publish-timeout: a long replay survives a short outage instead of
+    // ending the stream in its middle.
+    const auto deadline = std::chrono::steady_clock::now() + client_->endpoint().timeout;
+    std::optional<ReplayResult> result;
+    while (!result) {
+      try {
+        result = readReplay(channel, from, limit);
+      } catch (const RedisError& error) {
+        if (std::chrono::steady_clock::now() + kReplayRetryDelay >= deadline || !running_.load()) {
+          spdlog::warn("redis replay of channel {} failed: {}", channel, error.what());
+          result = ReplayResult{false, {}, {}, {}};
+        } else {
+          std::this_thread::sleep_for(kReplayRetryDelay);
         }
       }
-    } catch (const RedisError& error) {
-      spdlog::warn("redis replay of channel {} failed: {}", channel, error.what());
-      result = ReplayResult{false, {}, {}, {}};
     }
-    done(std::move(result));
+    done(std::move(*result));
   });
+}
+
+ReplayResult RedisBroker::readReplay(const std::string& channel, std::optional<NotificationId> from,
+                                     std::size_t limit) {
+  ReplayResult result;
+  if (!from) {
+    result.newest = store_.newestIds({channel}).at(0);
+    return result;
+  }
+  ChannelRead read = store_.readAfter(channel, *from, limit);
+  result.newest = read.meta.newest;
+  const Notification* firstAfter = read.entries.empty() ? nullptr : read.entries.front().get();
+  result.reset = assessResume(*from, read.meta, firstAfter, read.removal);
+  // After invalid_cursor nothing of the channel's history is replayed.
+  if (result.reset != ResetReason::invalidCursor) {
+    // A full page may have more behind it (the meta cannot tell: a generation check may just
+    // have cleared it); the next read finds out.
+    result.more = limit > 0 && read.entries.size() >= limit;
+    result.items = std::move(read.entries);
+  }
+  return result;
 }
 
 }  // namespace herald

@@ -63,18 +63,21 @@ class RedisBroker final : public Broker {
                     HistoryDone done) override;
   void subscribe(const std::string& channel, unsigned shard, std::function<void(bool)> done) override;
   void unsubscribe(const std::string& channel, unsigned shard) override;
-  void replay(const std::string& channel, std::optional<NotificationId> from,
+  void replay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit,
               std::function<void(ReplayResult)> done) override;
 
   // Times the pub/sub connection came back after being lost (herald_broker_reconnects_total).
   std::uint64_t reconnects() const override { return subscriber_.reconnects(); }
 
  private:
+  // One page of a replay (throws RedisError).
+  ReplayResult readReplay(const std::string& channel, std::optional<NotificationId> from, std::size_t limit);
   std::unique_ptr<RedisClient> client_;
   RedisStore store_;
   RedisSubscriber subscriber_;
   std::mutex replayPoolMutex_;  // replay() may race stop()
   std::unique_ptr<boost::asio::thread_pool> replayPool_;
+  std::size_t replayThreads_;
   std::atomic<bool> running_{false};
 };
 

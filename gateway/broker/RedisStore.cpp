@@ -8,7 +8,7 @@
 #include <iterator>
 #include <limits>
 
-#include <herald/LuaScripts.h>
+#include "gateway/broker/RedisGenerations.h"
 
 namespace herald {
 
@@ -165,8 +165,8 @@ void RedisStore::runPublish(const std::shared_ptr<PublishCall>& call, bool withS
     commands.push_back(encodeScriptCall("EVALSHA", sha, call->keyCount, call->keysAndArgs));
   } else {
     // Not loaded yet, or Redis restarted and forgot it: EVAL runs it, SCRIPT LOAD gives its SHA.
-    commands.push_back(encodeScriptCall("EVAL", embedded::kPublishLua, call->keyCount, call->keysAndArgs));
-    commands.push_back(encodeCommand({"SCRIPT", "LOAD", embedded::kPublishLua}));
+    commands.push_back(encodeScriptCall("EVAL", publishScriptText(), call->keyCount, call->keysAndArgs));
+    commands.push_back(encodeCommand({"SCRIPT", "LOAD", publishScriptText()}));
   }
   const bool viaSha = !sha.empty();
   client_.execute(std::move(commands), [this, call, viaSha](std::exception_ptr error, Replies replies) {
@@ -216,10 +216,48 @@ void RedisStore::publishAsync(const std::vector<PublishItem>& items,
                std::to_string(idempotencyTtl_.count()), std::to_string(historySize_),
                std::to_string(historyTtl_.count()), std::to_string(historyTtl_.count() * kMetaTtlFactor),
                std::to_string(wallClockMicros()), keys_.livePrefix()});
+  // ARGV[9], `sync`: filled in once known (withSyncedWritesFlag).
+  const std::size_t syncArg = args.size();
+  args.emplace_back();
   for (const auto& item : items) {
     args.insert(args.end(), {item.channel, item.event, item.data});
   }
-  runPublish(call, true);
+  withSyncedWritesFlag([this, call, syncArg](std::string_view flag) {
+    call->keysAndArgs[syncArg] = std::string(flag);
+    runPublish(call, true);
+  });
+}
+
+// History generations: whether Redis acknowledges a write only once it is on disk, recorded
+// with each publish so a restart can tell whether it lost anything. Asked again every
+// SyncedWritesProbe::kMaxAge, on the client's connections (never blocking the caller).
+void RedisStore::withSyncedWritesFlag(std::function<void(std::string_view)> then) {
+  if (!syncedWrites_.due(SyncedWritesProbe::Clock::now())) {
+    then(syncedWrites_.flag());
+    return;
+  }
+  const auto& command = SyncedWritesProbe::kCommand;
+  client_.execute({encodeCommand({command[0], command[1], command[2]})},
+                  [this, then = std::move(then)](std::exception_ptr error, Replies replies) {
+                    // Unreachable: the publish that follows fails the same way; the flag waits.
+                    if (!error) {
+                      recordSyncedWrites(*replies.at(0));
+                    }
+                    then(syncedWrites_.flag());
+                  });
+}
+
+void RedisStore::recordSyncedWrites(const redisReply& reply) {
+  const std::string_view before = syncedWrites_.flag();
+  const bool first = !syncedWrites_.known();
+  syncedWrites_.record(reply, SyncedWritesProbe::Clock::now());
+  if (first || before != syncedWrites_.flag()) {
+    spdlog::info("redis: {}",
+                 syncedWrites_.flag() == "1"
+                     ? "appendonly yes + appendfsync always: restarts that lose nothing need no reset"
+                     : "writes are not fsynced before they are acknowledged (or CONFIG GET is refused): "
+                       "resumes across a Redis restart or failover get herald.reset lost");
+  }
 }
 
 PublishOutcome RedisStore::publish(const std::vector<PublishItem>& items,
@@ -259,19 +297,28 @@ std::vector<NotificationPtr> RedisStore::range(const std::string& channel,
 
 namespace {
 
-constexpr std::size_t kCommandsPerRead = 4;  // MULTI, HMGET, XRANGE, EXEC
+constexpr std::size_t kCommandsPerRead = 4;  // MULTI, EVAL meta.lua, XRANGE, EXEC
 
 }  // namespace
 
-std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel,
-                                                       NotificationId from) const {
+std::vector<std::string> RedisStore::readAfterCommands(const std::string& channel, NotificationId from,
+                                                       std::size_t limit) const {
   // With no possible id after `from`, "+ -" is a valid, empty range.
   const std::optional<std::string> next = startAfter(from);
   const std::string start = next.value_or("+");
   const std::string end = next ? "+" : "-";
+  const std::string count = std::to_string(limit);
   // MULTI/EXEC so the meta and the entries describe the same moment.
-  return {encodeCommand({"MULTI"}), encodeCommand({"HMGET", keys_.meta(channel), "gen", "last"}),
-          encodeCommand({"XRANGE", keys_.stream(channel), start, end}), encodeCommand({"EXEC"})};
+  // meta.lua: HMGET gen last after the history-generation check (RedisGenerations.h).
+  std::vector<std::string> commands{encodeCommand({"MULTI"}),
+                                    encodeCommand({"EVAL", metaScriptText(), "1", keys_.meta(channel)})};
+  if (limit > 0) {
+    commands.push_back(encodeCommand({"XRANGE", keys_.stream(channel), start, end, "COUNT", count}));
+  } else {
+    commands.push_back(encodeCommand({"XRANGE", keys_.stream(channel), start, end}));
+  }
+  commands.push_back(encodeCommand({"EXEC"}));
+  return commands;
 }
 
 ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPtr* replies) const {
@@ -284,7 +331,7 @@ ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPt
     throw RedisError("Redis transaction for channel " + channel + " returned an unexpected reply");
   }
   const redisReply& meta = *exec->element[0];
-  throwIfErrorReply(meta, "HMGET");
+  throwIfErrorReply(meta, "meta script");
   throwIfErrorReply(*exec->element[1], "XRANGE");
 
   ChannelRead read;
@@ -309,8 +356,8 @@ ChannelRead RedisStore::parseReadAfter(const std::string& channel, const ReplyPt
   return read;
 }
 
-ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from) {
-  Replies replies = client_.run(readAfterCommands(channel, from));
+ChannelRead RedisStore::readAfter(const std::string& channel, NotificationId from, std::size_t limit) {
+  Replies replies = client_.run(readAfterCommands(channel, from, limit));
   return parseReadAfter(channel, replies.data());
 }
 

@@ -2,8 +2,9 @@
 //
 // Per channel a stream `<prefix>stream:<channel>` holds the retained history
 // (fields p = previous id, e = event, d = data, t = publishedUs) and a hash
-// `<prefix>meta:<channel>` (gen = first id of the generation, last = newest id)
-// outlives it; `<prefix>idem:<key>` remembers an Idempotency-Key. Live
+// `<prefix>meta:<channel>` (gen = first id of the generation, last = newest id,
+// run and sync = which Redis process wrote `last` and whether it synced it: see
+// RedisGenerations.h) outlives it; `<prefix>idem:<key>` remembers an Idempotency-Key. Live
 // notifications go out on `<prefix>db<N>:live:<channel>` (pub/sub ignores the
 // database, so the name carries it). Publishing is one Lua script call per
 // publish(), so a batch is atomic and one round trip. This file is the layout;
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "gateway/broker/Broker.h"
+#include "gateway/broker/RedisGenerations.h"
 #include "gateway/broker/ResumeProof.h"
 #include "gateway/broker/redis/RedisClient.h"
 #include "gateway/config/Config.h"
@@ -72,8 +74,9 @@ class RedisStore {
   using RangeDone = std::function<void(std::exception_ptr, std::vector<NotificationPtr>)>;
   void rangeAsync(const std::string& channel, std::optional<NotificationId> after, std::size_t limit,
                   RangeDone done);
-  // The channel's meta and every retained entry after `from`, in one transaction.
-  ChannelRead readAfter(const std::string& channel, NotificationId from);
+  // The channel's meta and the first `limit` (0: all) retained entries after `from`, in one
+  // transaction.
+  ChannelRead readAfter(const std::string& channel, NotificationId from, std::size_t limit = 0);
   // readAfter for many channels, pipelined in one round trip (the backfill after a reconnect).
   std::vector<ChannelRead> readAfterMany(const std::vector<std::pair<std::string, NotificationId>>& reads);
   // The newest id of each channel (0-0 when it has none), pipelined in one round trip.
@@ -92,9 +95,13 @@ class RedisStore {
   struct PublishCall;
   void runPublish(const std::shared_ptr<PublishCall>& call, bool withSha);
   void notePublishReply(const redisReply& reply);
-  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from) const;
+  std::vector<std::string> readAfterCommands(const std::string& channel, NotificationId from,
+                                             std::size_t limit = 0) const;
   // The ChannelRead of the 4 replies from `replies` on (MULTI, HMGET, XRANGE, EXEC).
   ChannelRead parseReadAfter(const std::string& channel, const ReplyPtr* replies) const;
+  // Runs `then` with publish.lua's `sync` argument, asking Redis first when the last answer is old.
+  void withSyncedWritesFlag(std::function<void(std::string_view)> then);
+  void recordSyncedWrites(const redisReply& reply);
 
   const std::size_t historySize_;
   const std::chrono::milliseconds historyTtl_;
@@ -104,6 +111,7 @@ class RedisStore {
   std::atomic<bool> writesRefused_{false};
   std::mutex scriptMutex_;
   std::string publishSha_;  // SHA1 of publish.lua once loaded (Redis forgets it on restart)
+  SyncedWritesProbe syncedWrites_;
 };
 
 // Parses one XRANGE entry ([id, [field, value, ...]]) of `channel`; nullptr when malformed.

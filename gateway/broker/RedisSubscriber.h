@@ -69,9 +69,7 @@ class RedisSubscriber {
   };
   // One channel's subscription; touched only by the subscriber thread.
   struct ChannelSubscription {
-    std::array<std::uint32_t, kMaxShards> shardCounts{};
-    ShardMask mask = 0;
-    std::uint32_t total = 0;
+    ShardRefCounts shards;
     bool subscribed = false;       // SUBSCRIBE sent, no UNSUBSCRIBE since
     int subscribesInFlight = 0;    // SUBSCRIBE confirmations still to come
     bool confirmed = false;        // live messages flow and are delivered

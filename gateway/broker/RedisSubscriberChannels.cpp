@@ -13,20 +13,11 @@
 namespace herald {
 
 void RedisSubscriber::addShard(ChannelSubscription& subscription, unsigned shard) {
-  if (subscription.shardCounts[shard]++ == 0) {
-    subscription.mask |= ShardMask{1} << shard;
-  }
-  ++subscription.total;
+  subscription.shards.add(shard);
 }
 
 void RedisSubscriber::removeShard(ChannelSubscription& subscription, unsigned shard) {
-  if (subscription.shardCounts[shard] == 0) {
-    return;
-  }
-  if (--subscription.shardCounts[shard] == 0) {
-    subscription.mask &= ~(ShardMask{1} << shard);
-  }
-  --subscription.total;
+  subscription.shards.remove(shard);
 }
 
 void RedisSubscriber::failPending(ChannelSubscription& subscription) {
@@ -67,7 +58,7 @@ void RedisSubscriber::handleRequests() {
     }
     auto& subscription = found->second;
     removeShard(subscription, request.shard);
-    if (subscription.total > 0) {
+    if (subscription.shards.total() > 0) {
       continue;
     }
     if (subscription.subscribed) {
@@ -96,7 +87,8 @@ void RedisSubscriber::handleRequests() {
       auto found = channels_.find(channel);
       found->second.baselinePending = false;
       failPending(found->second);
-      if (found->second.total == 0 && !found->second.subscribed && found->second.subscribesInFlight == 0) {
+      if (found->second.shards.total() == 0 && !found->second.subscribed &&
+          found->second.subscribesInFlight == 0) {
         channels_.erase(found);
       }
     }
@@ -129,7 +121,7 @@ void RedisSubscriber::handleRequestsWhileDisconnected() {
       continue;
     }
     removeShard(found->second, request.shard);
-    if (found->second.total == 0) {
+    if (found->second.shards.total() == 0) {
       channels_.erase(found);
     }
   }
@@ -164,7 +156,7 @@ void RedisSubscriber::onSubscribeConfirmed(const std::string& channel) {
     return;  // a later SUBSCRIBE of this channel is still on its way
   }
   if (!subscription.subscribed) {
-    if (subscription.total == 0 && !subscription.baselinePending) {
+    if (subscription.shards.total() == 0 && !subscription.baselinePending) {
       channels_.erase(found);
     }
     return;
@@ -188,7 +180,7 @@ void RedisSubscriber::confirm(std::unordered_map<std::string, ChannelSubscriptio
       request.done(true);
     }
   }
-  if (subscription.total == 0) {
+  if (subscription.shards.total() == 0) {
     // Everyone left while the SUBSCRIBE was on its way.
     sendCommand({"UNSUBSCRIBE", store_.keys().live(channel)});
     channels_.erase(found);
@@ -231,8 +223,8 @@ void RedisSubscriber::backfill(const std::string& channel, ChannelSubscription& 
   if (reason) {
     spdlog::warn("redis backfill of channel {} from {} is incomplete: {}", channel, from.str(),
                  toString(*reason));
-    if (subscription.mask != 0) {
-      listener_->onChannelReset(subscription.mask, channel, *reason);
+    if (subscription.shards.mask() != 0) {
+      listener_->onChannelReset(subscription.shards.mask(), channel, *reason);
     }
   }
   for (const auto& notification : read.entries) {
@@ -264,8 +256,8 @@ void RedisSubscriber::deliver(ChannelSubscription& subscription, const Notificat
     return;  // already delivered (live and backfill overlap after a reconnect)
   }
   subscription.lastDelivered = notification->id;
-  if (subscription.mask != 0) {
-    listener_->onNotification(subscription.mask, notification);
+  if (subscription.shards.mask() != 0) {
+    listener_->onNotification(subscription.shards.mask(), notification);
   }
 }
 
@@ -287,7 +279,7 @@ void RedisSubscriber::onConnectionLost() {
     subscription.baselinePending = false;
     subscription.needsBackfill = true;
     failPending(subscription);
-    it = subscription.total == 0 ? channels_.erase(it) : std::next(it);
+    it = subscription.shards.total() == 0 ? channels_.erase(it) : std::next(it);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "gateway/broker/Broker.h"
 #include "gateway/broker/RedisUrl.h"
+#include "gateway/core/ShardMask.h"
 
 namespace herald {
 
@@ -99,8 +100,8 @@ struct RawSettings {
   std::string streamListen, apiListen, broker, redisPrefix;
   std::string redisPasswordFile, redisTlsCa, redisTlsCert, redisTlsKey, redisTlsServerName;
   std::size_t historySize = 0;
-  std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, drainTime, idempotencyTtl,
-      publishTimeout, maxBody, shedLag, shedRss;
+  std::string historyTtl, heartbeat, retry, maxBuffer, requestTimeout, writeTimeout, drainTime,
+      idempotencyTtl, publishTimeout, maxBody, shedLag, shedRss;
   std::size_t maxConnections = 0;
   int threads = 0;
   std::vector<std::string> apiKeys, corsOrigins;
@@ -154,6 +155,7 @@ Config convert(const RawSettings& raw) {
   config.heartbeat = durationSetting("--heartbeat", raw.heartbeat, false);
   config.retry = durationSetting("--retry", raw.retry, true);
   config.requestTimeout = durationSetting("--request-timeout", raw.requestTimeout, false);
+  config.writeTimeout = durationSetting("--write-timeout", raw.writeTimeout, false);
   config.drainTime = durationSetting("--drain-time", raw.drainTime, true);
   config.maxBuffer = sizeSetting("--max-buffer", raw.maxBuffer);
   config.maxBodyBytes = sizeSetting("--max-body", raw.maxBody);
@@ -216,6 +218,7 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .retry = formatDuration(defaults.retry),
       .maxBuffer = formatSize(defaults.maxBuffer),
       .requestTimeout = formatDuration(defaults.requestTimeout),
+      .writeTimeout = formatDuration(defaults.writeTimeout),
       .drainTime = formatDuration(defaults.drainTime),
       .idempotencyTtl = formatDuration(defaults.idempotencyTtl),
       .publishTimeout = formatDuration(defaults.publishTimeout),
@@ -281,6 +284,10 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
          "Bytes queued per stream before it is dropped (bytes, KiB, MiB)", size);
   scalar("--request-timeout", raw.requestTimeout, "HERALD_REQUEST_TIMEOUT",
          "Time to read a request's headers and body (seconds or ms/s/m/h)", duration);
+  scalar("--write-timeout", raw.writeTimeout, "HERALD_WRITE_TIMEOUT",
+         "A stream whose one write has not finished within this is closed (it stopped reading; seconds "
+         "or ms/s/m/h)",
+         duration);
   scalar("--drain-time", raw.drainTime, "HERALD_DRAIN_TIME",
          "Time over which streams are ended on SIGTERM (seconds or ms/s/m/h)", duration);
   scalar("--max-connections", raw.maxConnections, "HERALD_MAX_CONNECTIONS",

@@ -44,6 +44,7 @@ struct Config {
   milliseconds retry{3000};
   std::size_t maxBuffer = 1024 * 1024;
   milliseconds requestTimeout{10000};
+  milliseconds writeTimeout{30000};  // one write to a stream; past it the stream is closed
   milliseconds drainTime{10000};
 
   // Load shedding: over these, new streams get `retry:` and a close (0 = off)

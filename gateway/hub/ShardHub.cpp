@@ -12,30 +12,36 @@ constexpr auto kDrainTick = std::chrono::milliseconds(100);
 }  // namespace
 
 ShardHub::ShardHub(unsigned index, boost::asio::io_context& io, std::chrono::milliseconds heartbeat,
-                   Admission& admission)
+                   Admission& admission, std::chrono::milliseconds writeTimeout)
     : index_(index),
       io_(io),
       heartbeat_(heartbeat),
       heartbeatTimer_(io),
       heartbeatFrame_(std::make_shared<const std::string>(sse::encodeComment("heartbeat"))),
       admission_(admission),
-      drainTimer_(io) {}
+      drainTimer_(io),
+      writeTimeout_(writeTimeout),
+      writeCheckTimer_(io) {}
 
-void ShardHub::addSubscriber(const std::string& channel, Subscriber* subscriber) {
-  channels_[channel].push_back(subscriber);
+void ShardHub::addSubscriber(const std::string& channel, Subscriber* subscriber, std::uint32_t& slot) {
+  auto& list = channels_[channel];
+  slot = static_cast<std::uint32_t>(list.size());
+  list.push_back(Member{subscriber, &slot});
 }
 
-void ShardHub::removeSubscriber(const std::string& channel, Subscriber* subscriber) {
+void ShardHub::removeSubscriber(const std::string& channel, Subscriber* subscriber, std::uint32_t& slot) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) {
     return;
   }
   auto& list = it->second;
-  auto pos = std::find(list.begin(), list.end(), subscriber);
-  if (pos != list.end()) {
-    *pos = list.back();
-    list.pop_back();
+  if (slot >= list.size() || list[slot].subscriber != subscriber) {
+    return;  // not a member (never added, or removed before)
   }
+  // Swap with the last member and tell it where it moved.
+  list[slot] = list.back();
+  *list[slot].slot = slot;
+  list.pop_back();
   if (list.empty()) {
     channels_.erase(it);
   }
@@ -48,8 +54,8 @@ void ShardHub::deliver(const NotificationPtr& notification, const Frame& plainFr
   }
   // Subscribers never remove themselves synchronously from here (closing is
   // posted), so iterating the list while they react is safe.
-  for (Subscriber* subscriber : it->second) {
-    subscriber->onNotification(notification, plainFrame);
+  for (const Member& member : it->second) {
+    member.subscriber->onNotification(notification, plainFrame);
   }
 }
 
@@ -58,13 +64,32 @@ void ShardHub::resetChannel(const std::string& channel, ResetReason reason) {
   if (it == channels_.end()) {
     return;
   }
-  for (Subscriber* subscriber : it->second) {
-    subscriber->onChannelReset(channel, reason);
+  for (const Member& member : it->second) {
+    member.subscriber->onChannelReset(channel, reason);
   }
 }
 
 void ShardHub::startHeartbeat() {
   scheduleHeartbeat();
+  if (writeTimeout_.count() > 0) {
+    scheduleWriteCheck();
+  }
+}
+
+void ShardHub::scheduleWriteCheck() {
+  // Four looks per --write-timeout: a stuck write is found within 1.25 times of it.
+  writeCheckTimer_.expires_after(std::max(writeTimeout_ / 4, std::chrono::milliseconds(10)));
+  writeCheckTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) {
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    // A stream closes itself here; it leaves streams_ later (detach is posted).
+    for (Subscriber* subscriber : streams_) {
+      subscriber->onWriteCheck(now);
+    }
+    scheduleWriteCheck();
+  });
 }
 
 void ShardHub::beginDrain(std::chrono::steady_clock::time_point deadline) {

@@ -47,8 +47,9 @@ struct ShardStats {
 
 class ShardHub {
  public:
+  // `writeTimeout`: how long one write of a stream may take (0: no deadline).
   ShardHub(unsigned index, boost::asio::io_context& io, std::chrono::milliseconds heartbeat,
-           Admission& admission);
+           Admission& admission, std::chrono::milliseconds writeTimeout = std::chrono::milliseconds(0));
 
   unsigned index() const { return index_; }
   boost::asio::io_context& io() { return io_; }
@@ -56,8 +57,11 @@ class ShardHub {
   Admission& admission() { return admission_; }
   const ShardStats& stats() const { return stats_; }
 
-  void addSubscriber(const std::string& channel, Subscriber* subscriber);
-  void removeSubscriber(const std::string& channel, Subscriber* subscriber);
+  // `slot` is where the hub keeps the subscriber's place in the channel's list; it must
+  // stay at one address until removeSubscriber, which then takes O(1) (a node's
+  // 100,000 subscribers of one channel can all leave at once).
+  void addSubscriber(const std::string& channel, Subscriber* subscriber, std::uint32_t& slot);
+  void removeSubscriber(const std::string& channel, Subscriber* subscriber, std::uint32_t& slot);
   // Streams that get heartbeats (live streams).
   void addStream(Subscriber* subscriber) { streams_.insert(subscriber); }
   void removeStream(Subscriber* subscriber) { streams_.erase(subscriber); }
@@ -69,10 +73,19 @@ class ShardHub {
   void beginDrain(std::chrono::steady_clock::time_point deadline);
 
   void startHeartbeat();
-  void stopHeartbeat() { heartbeatTimer_.cancel(); }
+  void stopHeartbeat() {
+    heartbeatTimer_.cancel();
+    writeCheckTimer_.cancel();
+  }
 
  private:
   void scheduleHeartbeat();
+  void scheduleWriteCheck();
+
+  struct Member {
+    Subscriber* subscriber;
+    std::uint32_t* slot;  // the member's index in its list, kept by the subscriber
+  };
   void drainTick();
 
   unsigned index_;
@@ -86,7 +99,9 @@ class ShardHub {
   std::chrono::steady_clock::time_point drainStarted_;
   std::size_t drainInitial_ = 0;
   std::size_t drainEnded_ = 0;
-  std::unordered_map<std::string, std::vector<Subscriber*>> channels_;
+  std::chrono::milliseconds writeTimeout_;
+  boost::asio::steady_timer writeCheckTimer_;
+  std::unordered_map<std::string, std::vector<Member>> channels_;
   std::unordered_set<Subscriber*> streams_;
   ShardStats stats_;
 };

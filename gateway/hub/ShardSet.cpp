@@ -5,11 +5,12 @@
 
 namespace herald {
 
-ShardSet::ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections)
+ShardSet::ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections,
+                   std::chrono::milliseconds writeTimeout)
     : admission_(maxConnections) {
   for (unsigned i = 0; i < count; ++i) {
     auto shard = std::make_unique<Shard>();
-    shard->hub = std::make_unique<ShardHub>(i, shard->io, heartbeat, admission_);
+    shard->hub = std::make_unique<ShardHub>(i, shard->io, heartbeat, admission_, writeTimeout);
     shards_.push_back(std::move(shard));
   }
 }

@@ -17,7 +17,8 @@ namespace herald {
 
 class ShardSet {
  public:
-  ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections);
+  ShardSet(unsigned count, std::chrono::milliseconds heartbeat, std::size_t maxConnections,
+           std::chrono::milliseconds writeTimeout = std::chrono::milliseconds(0));
   ~ShardSet();
 
   void start();  // one thread per shard

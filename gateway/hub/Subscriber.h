@@ -4,6 +4,7 @@
 // subscribers. All calls happen on the subscriber's own shard thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ class Subscriber {
   // The node is draining: end the stream with a jittered `retry:` so the client
   // reconnects elsewhere and resumes by id.
   virtual void onDrain() = 0;
+  // The hub's periodic look at its streams: one whose write has been in flight for
+  // longer than --write-timeout has stopped reading and is closed.
+  virtual void onWriteCheck(std::chrono::steady_clock::time_point now) = 0;
 };
 
 }  // namespace herald

@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "gateway/core/ListenAddress.h"
-#include "gateway/stream/StreamSession.h"
+#include "gateway/stream/StreamRequestReader.h"
 
 namespace herald {
 
@@ -29,7 +29,7 @@ StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& b
       shards_(shards),
       broker_(broker),
       policy_(config),
-      limiter_(config.maxConnectionsPerIp) {}
+      limiter_(std::make_unique<ConnectionLimiter>(config.maxConnectionsPerIp)) {}
 
 void StreamListener::start() {
   auto address = ListenAddress::parse(config_.streamListen);
@@ -80,9 +80,10 @@ asio::awaitable<void> StreamListener::acceptLoop() {
     if (ec) {
       continue;  // already gone
     }
-    auto slot = limiter_.acquire(peer.address());
-    auto session = std::make_shared<StreamSession>(std::move(socket), hub, broker_, policy_, std::move(slot));
-    asio::post(hub.io(), [session = std::move(session)] { session->start(); });
+    auto slot = limiter_->acquire(peer.address());
+    auto reader =
+        std::make_shared<StreamRequestReader>(std::move(socket), hub, broker_, policy_, std::move(slot));
+    asio::post(hub.io(), [reader = std::move(reader)] { reader->start(); });
   }
 }
 

@@ -29,6 +29,9 @@ class StreamListener {
   void start();
   // Stops accepting; open streams are not touched.
   void stopAccepting();
+  // Destroys the acceptor; only once the shard threads have stopped (it lives on
+  // shard 0's io_context, which must outlive it).
+  void close() { acceptor_.reset(); }
   unsigned short port() const { return port_; }
 
  private:
@@ -38,7 +41,10 @@ class StreamListener {
   ShardSet& shards_;
   Broker& broker_;
   StreamPolicy policy_;
-  ConnectionLimiter limiter_;
+  // On the heap: every open connection's Slot points here, so the listener must outlive
+  // the shards' io_contexts (main.cpp); if it did not, a late Slot release is a
+  // heap-use-after-free that the ASan pass reports, not a silent write to dead stack.
+  std::unique_ptr<ConnectionLimiter> limiter_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   unsigned short port_ = 0;
 };

@@ -116,6 +116,11 @@ class Decider {
       return refuse(kMethodNotAllowed, "method_not_allowed", "use GET",
                     "Allow: " + std::string(kAllowedMethods) + "\r\n");
     }
+    // Only the head is read, so a body is refused here, after the method (POST: 405).
+    if (request_.chunked() ||
+        (request_.has_content_length() && request_[http::field::content_length] != "0")) {
+      return refuse(kBadRequest, "invalid_request", "GET /v1/events takes no body");
+    }
     if (overConnectionLimit) {
       return refuse(kTooManyRequests, "overloaded",
                     "too many open streams from this address (--max-connections-per-ip " +
@@ -245,10 +250,9 @@ std::optional<StreamRefusal> refusalForParseError(const boost::system::error_cod
 std::string answerRequestBytes(std::string_view bytes, const StreamPolicy& policy) {
   http::request_parser<http::empty_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(policy.config.maxHeaderBytes));
-  parser.eager(true);
   boost::system::error_code error;
   std::size_t used = 0;
-  while (!parser.is_done() && used < bytes.size()) {
+  while (!parser.is_header_done() && used < bytes.size()) {
     std::size_t consumed =
         parser.put(boost::asio::const_buffer(bytes.data() + used, bytes.size() - used), error);
     used += consumed;
@@ -263,7 +267,7 @@ std::string answerRequestBytes(std::string_view bytes, const StreamPolicy& polic
       break;
     }
   }
-  if (!error && !parser.is_done()) {
+  if (!error && !parser.is_header_done()) {
     if (!parser.got_some()) {
       return {};  // nothing of a request: the listener closes without answering
     }

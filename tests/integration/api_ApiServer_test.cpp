@@ -48,7 +48,7 @@ class FailingBroker : public Broker {
   HistoryPage history(const std::string&, std::optional<NotificationId>, std::size_t) override { fail(); }
   void subscribe(const std::string&, unsigned, std::function<void(bool)> done) override { done(false); }
   void unsubscribe(const std::string&, unsigned) override {}
-  void replay(const std::string&, std::optional<NotificationId>,
+  void replay(const std::string&, std::optional<NotificationId>, std::size_t,
               std::function<void(ReplayResult)> done) override {
     done(ReplayResult{.ok = false, .reset = {}, .items = {}, .newest = {}});
   }
@@ -319,14 +319,53 @@ TEST_F(ApiServerTest, HealthReadinessAndDrain) {
   EXPECT_EQ(published->status, 200);
 }
 
-TEST_F(ApiServerTest, CorsForAllowedOriginsOnly) {
-  auto res = get("/v1/channels/a/notifications", {{"Origin", "https://evil.example"}});
-  ASSERT_TRUE(res);
-  EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
-  auto client = clientFor(server_.port());
-  auto preflight = client.Options("/v1/notifications");
-  ASSERT_TRUE(preflight);
+// One allowed origin: it gets the CORS headers (on answers, errors and preflight), any other origin none.
+TEST(ApiServerCors, CorsForAllowedOriginsOnly) {
+  const std::string allowed = "https://app.example";
+  Config config = testConfig();
+  config.corsOrigins = {allowed};
+  RecordingListener listener;
+  MemoryBroker broker(config);
+  broker.start(listener);
+  ApiServer server(config, broker);
+  server.start();
+  auto client = clientFor(server.port());
+
+  auto expectCors = [&](const httplib::Result& res) {
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), allowed);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Credentials"), "true");
+    EXPECT_EQ(res->get_header_value("Vary"), "Origin");
+  };
+  auto expectNoCors = [](const httplib::Result& res) {
+    ASSERT_TRUE(res);
+    EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
+    EXPECT_FALSE(res->has_header("Access-Control-Allow-Credentials"));
+  };
+
+  auto res = client.Get("/v1/channels/a/notifications", {{"Origin", allowed}});
+  expectCors(res);
+  EXPECT_EQ(res->status, 200);
+  res = client.Get("/v1/channels/bad!name/notifications", {{"Origin", allowed}});
+  expectCors(res);  // errors too, so the page can read them
+  EXPECT_EQ(res->status, 400);
+  auto preflight = client.Options("/v1/notifications", {{"Origin", allowed},
+                                                        {"Access-Control-Request-Method", "POST"},
+                                                        {"Access-Control-Request-Headers", "content-type"}});
+  expectCors(preflight);
   EXPECT_EQ(preflight->status, 204);
+
+  for (const std::string other : {"https://evil.example", "https://app.example.evil", "http://app.example"}) {
+    SCOPED_TRACE(other);
+    expectNoCors(client.Get("/v1/channels/a/notifications", {{"Origin", other}}));
+    preflight =
+        client.Options("/v1/notifications", {{"Origin", other}, {"Access-Control-Request-Method", "POST"}});
+    expectNoCors(preflight);
+    EXPECT_EQ(preflight->status, 204);
+  }
+  expectNoCors(client.Get("/v1/channels/a/notifications"));  // no Origin at all
+  server.stop();
+  broker.stop();
 }
 
 TEST_F(ApiServerTest, SecondBindOnTheSamePortFails) {

@@ -106,7 +106,8 @@ bool subscribeAndWait(Broker& broker, const std::string& channel, unsigned shard
 ReplayResult replayAndWait(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   auto promise = std::make_shared<std::promise<ReplayResult>>();
   auto future = promise->get_future();
-  broker.replay(channel, from, [promise](ReplayResult result) { promise->set_value(std::move(result)); });
+  broker.replay(channel, from, 100000,
+                [promise](ReplayResult result) { promise->set_value(std::move(result)); });
   if (future.wait_for(kReadyTimeout) != std::future_status::ready) {
     ADD_FAILURE() << "replay did not answer";
     return ReplayResult{false, {}, {}, {}};
@@ -341,15 +342,21 @@ TEST(RedisBroker, TrimmedHistoryGivesTruncatedReset) {
 TEST(RedisBroker, ExpiredHistoryGivesExpiredReset) {
   RedisProcess redis;
   Config config = redisConfig(redis);
-  config.historyTtl = 200ms;
+  // Long enough that a replay right after a publish still finds it on a loaded
+  // machine; the expiry itself is polled for, not slept for.
+  config.historyTtl = 2s;
   StartedBroker node(config);
   auto old = publishOne(node.broker, "c");
   publishOne(node.broker, "c");
-  std::this_thread::sleep_for(350ms);
 
-  auto gone = replayAndWait(node.broker, "c", old);
+  ReplayResult gone;
+  ASSERT_TRUE(eventually(
+      [&] {
+        gone = replayAndWait(node.broker, "c", old);
+        return gone.items.empty();
+      },
+      10s));
   EXPECT_EQ(gone.reset, ResetReason::expired);
-  EXPECT_TRUE(gone.items.empty());
   EXPECT_TRUE(node.broker.history("c", std::nullopt, 10).items.empty());
 
   auto fresh = publishOne(node.broker, "c");
@@ -402,7 +409,9 @@ void killMidStream(bool appendOnly) {
   ASSERT_TRUE(eventually([&] { return !node.broker.ready(); }, kReadyTimeout));
   const auto started = std::chrono::steady_clock::now();
   EXPECT_THROW(publisher.broker.publish({{"c", "", "x"}}, std::nullopt), BrokerUnavailable);
-  EXPECT_LE(std::chrono::steady_clock::now() - started, config.publishTimeout + 200ms);
+  // Bounded by --publish-timeout, not by the system's TCP timeouts (minutes); the
+  // slack is for a loaded machine, this is no performance measurement.
+  EXPECT_LE(std::chrono::steady_clock::now() - started, config.publishTimeout * 6);
   std::atomic<bool> subscribed{true};
   node.broker.subscribe("other", 0, [&](bool ok) { subscribed = ok; });
   EXPECT_TRUE(eventually([&] { return !subscribed; }, kReadyTimeout)) << "subscribe while down must fail";

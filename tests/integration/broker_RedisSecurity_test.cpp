@@ -143,7 +143,7 @@ TEST(RedisSecurity, AclUserLimitedToThePrefix) {
       {"ACL",     "SETUSER", "herald",  "reset",    "on",         ">herald-pw",   "~herald:*",    "&herald:*",
        "-@all",   "+auth",   "+select", "+ping",    "+evalsha",   "+eval",        "+script|load", "+xrange",
        "+hget",   "+hmget",  "+multi",  "+exec",    "+subscribe", "+unsubscribe", "+set",         "+hset",
-       "+hsetnx", "+xadd",   "+xtrim",  "+pexpire", "+publish"});
+       "+hsetnx", "+xadd",   "+xtrim",  "+pexpire", "+publish",     "+info",        "+config|get"});
   ASSERT_EQ(replyText(*reply), "OK") << replyText(*reply);
   HeraldProcess a(nodeArgs(redis, "herald:herald-pw"));
   HeraldProcess b(nodeArgs(redis, "herald:herald-pw"));

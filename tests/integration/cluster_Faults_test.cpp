@@ -4,8 +4,10 @@
 // once, in order. Real processes (redis-server, herald, haproxy) on loopback.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -48,6 +50,41 @@ std::string publishReliably(int port, const std::string& channel, int value, con
   return "";
 }
 
+// The value of an unlabelled metric on one node's /metrics (-1 when absent or unreachable).
+double metricValue(int apiPort, const std::string& name) {
+  try {
+    auto response = httpRequest(apiPort, "GET", "/metrics");
+    const std::string prefix = "\n" + name + " ";
+    auto at = ("\n" + response.body).find(prefix);
+    if (at == std::string::npos) {
+      return -1;
+    }
+    return std::stod(response.body.substr(at + prefix.size() - 1));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// Streams counted by the nodes other than `faulty` so far (herald_connections_total).
+double connectionsElsewhere(LocalCluster& cluster, int faulty) {
+  double total = 0;
+  for (int i = 0; i < LocalCluster::kNodes; ++i) {
+    if (i != faulty) {
+      total += metricValue(cluster.node(i).apiPort(), "herald_connections_total");
+    }
+  }
+  return total;
+}
+
+// What a scenario checks about its fault: the node it strikes (or -1 for none).
+struct FaultCheck {
+  int node = -1;
+  // Flag/value pairs that replace (or add to) those of kNodeArgs.
+  std::vector<std::string> nodeArgs = {};
+  // After the run, with the node's streams at the fault: the fault really happened.
+  std::function<void(LocalCluster&)> happened;
+};
+
 struct Tally {
   int lost = 0;
   int duplicated = 0;
@@ -81,8 +118,17 @@ Tally tally(const std::vector<std::unique_ptr<EventSourceClient>>& clients) {
 }
 
 template <typename Fault>
-void runScenario(const std::string& name, Fault fault) {
-  LocalCluster cluster(kNodeArgs);
+void runScenario(const std::string& name, Fault fault, FaultCheck check = {}) {
+  std::vector<std::string> nodeArgs = kNodeArgs;
+  for (std::size_t i = 0; i + 1 < check.nodeArgs.size(); i += 2) {
+    auto flag = std::find(nodeArgs.begin(), nodeArgs.end(), check.nodeArgs[i]);
+    if (flag == nodeArgs.end()) {
+      nodeArgs.insert(nodeArgs.end(), {check.nodeArgs[i], check.nodeArgs[i + 1]});
+    } else {
+      *(flag + 1) = check.nodeArgs[i + 1];
+    }
+  }
+  LocalCluster cluster(nodeArgs);
   std::string channel = "fault-" + name;
   auto deadline = std::chrono::steady_clock::now() + kScenarioBudget;
   std::vector<std::unique_ptr<EventSourceClient>> clients;
@@ -98,8 +144,14 @@ void runScenario(const std::string& name, Fault fault) {
   // Give each stream time to be live before the first publish.
   std::this_thread::sleep_for(300ms);
   int publishRetries = 0;
+  double streamsOnFaultyNode = 0;
+  double elsewhereBefore = 0;
   for (int i = 0; i < kNotifications; ++i) {
     if (i == kFaultAt) {
+      if (check.node >= 0) {
+        streamsOnFaultyNode = metricValue(cluster.node(check.node).apiPort(), "herald_connections");
+        elsewhereBefore = connectionsElsewhere(cluster, check.node);
+      }
       fault(cluster);
     }
     publishReliably(cluster.apiPort(), channel, i, name + "-" + std::to_string(i), deadline, publishRetries);
@@ -123,14 +175,43 @@ void runScenario(const std::string& name, Fault fault) {
   EXPECT_EQ(t.outOfOrder, 0);
   EXPECT_EQ(t.resets, 0);
   EXPECT_EQ(stored, static_cast<std::size_t>(kNotifications));
+  if (check.node >= 0) {
+    // The fault struck a node that served streams, and those clients came back
+    // through the balancer to the other nodes (EventSource reconnects).
+    const double elsewhereAfter = connectionsElsewhere(cluster, check.node);
+    std::printf("[fault %s] node %d had %.0f streams; the other nodes took %.0f new streams\n", name.c_str(),
+                check.node + 1, streamsOnFaultyNode, elsewhereAfter - elsewhereBefore);
+    EXPECT_GT(streamsOnFaultyNode, 0) << "the faulty node served no stream: the fault tested nothing";
+    EXPECT_GE(t.reconnects, streamsOnFaultyNode);
+    EXPECT_GE(elsewhereAfter - elsewhereBefore, streamsOnFaultyNode);
+  }
+  if (check.happened) {
+    check.happened(cluster);
+  }
 }
 
 TEST(ClusterFaults, NodeKilled) {
-  runScenario("kill", [](LocalCluster& cluster) { cluster.node(0).kill(); });
+  runScenario("kill", [](LocalCluster& cluster) { cluster.node(0).kill(); },
+              {0, {}, [](LocalCluster& cluster) {
+                 // Node 1 is gone: nothing listens on its ports any more.
+                 EXPECT_FALSE(cluster.node(0).process().running());
+                 EXPECT_FALSE(waitForPort(cluster.node(0).streamPort(), 100ms));
+                 EXPECT_FALSE(waitForPort(cluster.node(0).apiPort(), 100ms));
+               }});
 }
 
 TEST(ClusterFaults, NodeDrained) {
-  runScenario("drain", [](LocalCluster& cluster) { cluster.node(1).process().signal(SIGTERM); });
+  runScenario("drain", [](LocalCluster& cluster) { cluster.node(1).process().signal(SIGTERM); },
+              // The drain (500 ms) ends before the publishing does (130 x 10 ms at least), so
+              // every drained client still misses something and must come back.
+              {1, {"--drain-time", "500ms"}, [](LocalCluster& cluster) {
+                 // Node 2 drained: it ended its streams and exited 0 (within --drain-time + 5 s).
+                 auto status = cluster.node(1).process().wait(7s);
+                 ASSERT_TRUE(status) << "node 2 did not exit after SIGTERM\n" << cluster.node(1).log();
+                 EXPECT_EQ(*status, 0) << cluster.node(1).log();
+                 EXPECT_NE(cluster.node(1).log().find("drained; 0 streams left"), std::string::npos)
+                     << cluster.node(1).log();
+               }});
 }
 
 TEST(ClusterFaults, RedisRestarted) {

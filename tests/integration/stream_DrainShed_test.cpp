@@ -102,10 +102,27 @@ TEST(Drain, SecondSignalExitsAtOnce) {
   ASSERT_EQ(client.readHead(), 200);
   ASSERT_TRUE(client.readBody(30, 5s));
   herald.process().signal(SIGTERM);
-  std::this_thread::sleep_for(200ms);
-  EXPECT_TRUE(herald.process().running());
+  // The first signal was handled: /readyz says draining, and the stream is still open.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  HttpResponse ready;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ready = httpRequest(herald.apiPort(), "GET", "/readyz");
+    if (ready.status == 503) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(ready.status, 503) << herald.log();
+  EXPECT_EQ(json::parse(ready.body)["error"]["code"], "draining");
+  EXPECT_FALSE(client.waitClosed(0ms));
+
   herald.process().signal(SIGINT);
-  EXPECT_TRUE(herald.process().wait(3s));
+  // At once, and cleanly: well before the 600 s drain, with status 0 (a crash is 128 + signal).
+  auto status = herald.process().wait(5s);
+  ASSERT_TRUE(status) << "still running after the second signal\n" << herald.log();
+  EXPECT_EQ(*status, 0) << herald.log();
+  EXPECT_NE(herald.log().find("second signal: exiting"), std::string::npos) << herald.log();
+  EXPECT_TRUE(client.waitClosed(5s));
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ TEST(Relay, SeveralChannelsResumeFromOneCursor) {
   auto got = first.take(2);
   ASSERT_EQ(got.size(), 2u);
   std::string cursor = got[1].id;
-  EXPECT_EQ(cursor.rfind("c1.", 0), 0u) << cursor;
+  EXPECT_EQ(cursor.rfind("c2.", 0), 0u) << cursor;  // the compact cursor (core/StreamCursor.h)
   first.close();
 
   std::string x3 = publishId(herald.apiPort(), "x", "3");

@@ -91,5 +91,34 @@ TEST(Resets, CursorForOtherChannelsResetsOnlyThoseItMisses) {
   expectReset(second, "z", "invalid_cursor");
 }
 
+// herald.* event types are the gateway's own: a publisher cannot forge a reset
+// (single, multi-channel and batch publishes), and nothing of it reaches a stream.
+TEST(Resets, PublisherCannotForgeAReset) {
+  HeraldProcess herald;
+  SseClient client(herald.streamPort(), "/v1/events?channel=forge");
+  ASSERT_EQ(client.readHead(), 200);
+  ASSERT_TRUE(client.readBody(1, 5s));
+  for (const std::string body :
+       {R"({"channel":"forge","event":"herald.reset","data":{"channel":"forge","reason":"lost"}})",
+        R"({"channels":["forge","other"],"event":"herald.anything"})"}) {
+    auto refused = publish(herald.apiPort(), body);
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(json::parse(refused.body)["error"]["code"], "invalid_request") << refused.body;
+  }
+  auto batch = httpRequest(
+      herald.apiPort(), "POST", "/v1/notifications/batch",
+      R"({"notifications":[{"channel":"forge","data":1},{"channel":"forge","event":"herald.reset"}]})",
+      {{"Content-Type", "application/json"}});
+  EXPECT_EQ(batch.status, 400) << batch.body;
+  EXPECT_EQ(json::parse(batch.body)["error"]["code"], "invalid_request");
+  // Nothing was published: the first event the stream sees is the next real one.
+  std::string id = publishId(herald.apiPort(), "forge", "\"real\"", "herald-like.reset");
+  auto event = client.next();
+  ASSERT_TRUE(event) << herald.log();
+  EXPECT_EQ(event->id, id);
+  EXPECT_EQ(event->event, "herald-like.reset");
+  EXPECT_EQ(event->data, "real");
+}
+
 }  // namespace
 }  // namespace herald::test

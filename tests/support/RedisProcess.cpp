@@ -50,14 +50,16 @@ bool suiteUsesTls() {
 }
 
 namespace {
-RedisOptions appendOnlyOptions(bool appendOnly) {
+RedisOptions appendOnlyOptions(bool appendOnly, std::vector<std::string> extraArgs) {
   RedisOptions options;
   options.appendOnly = appendOnly;
+  options.extraArgs = std::move(extraArgs);
   return options;
 }
 }  // namespace
 
-RedisProcess::RedisProcess(bool appendOnly) : RedisProcess(appendOnlyOptions(appendOnly)) {}
+RedisProcess::RedisProcess(bool appendOnly, std::vector<std::string> extraArgs)
+    : RedisProcess(appendOnlyOptions(appendOnly, std::move(extraArgs))) {}
 
 RedisProcess::RedisProcess(RedisOptions options)
     : options_(std::move(options)), port_(freePort()), dir_(makeTempDir("herald-redis")) {
@@ -105,13 +107,16 @@ void RedisProcess::start() {
     const auto& pki = testCertificates();
     argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
                              pki.serverCert, "--tls-key-file", pki.serverKey, "--tls-ca-cert-file",
-                             pki.caFile, "--tls-auth-clients", options_.tlsAuthClients ? "yes" : "no"});
+                             pki.caFile, "--tls-auth-clients", options_.tlsAuthClients ? "yes" : "no",
+                             // A replica (extraArgs --replicaof) reaches its master over TLS too.
+                             "--tls-replication", "yes"});
   } else {
     argv.insert(argv.end(), {"--port", std::to_string(port_)});
   }
   if (!options_.password.empty()) {
     argv.insert(argv.end(), {"--requirepass", options_.password});
   }
+  argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
   process_ = ChildProcess(argv, {}, dir_ + "/redis.log");
   if (!waitForPort(port_, std::chrono::seconds(10))) {
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
@@ -152,6 +157,32 @@ int RedisProcess::clientCount() const {
     lines += c == '\n' ? 1 : 0;
   }
   return lines - 1;  // not the connection that asked
+}
+
+std::string RedisProcess::commandText(const std::string& spaceSeparated) const {
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < spaceSeparated.size()) {
+    std::size_t end = spaceSeparated.find(' ', start);
+    end = end == std::string::npos ? spaceSeparated.size() : end;
+    if (end > start) {
+      args.push_back(spaceSeparated.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  auto reply = command(args);
+  switch (reply->type) {
+    case REDIS_REPLY_STATUS:
+      return "+" + std::string(replyText(*reply));
+    case REDIS_REPLY_ERROR:
+      return "-" + std::string(replyText(*reply));
+    case REDIS_REPLY_INTEGER:
+      return ":" + std::to_string(reply->integer);
+    case REDIS_REPLY_NIL:
+      return "$-1";
+    default:
+      return std::string(replyText(*reply));
+  }
 }
 
 }  // namespace herald::test

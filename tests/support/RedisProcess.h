@@ -28,16 +28,19 @@ const TestCertificates& testCertificates();
 bool suiteUsesTls();
 
 struct RedisOptions {
-  bool appendOnly = false;      // keep data across restart() (appendonly yes)
-  std::string password;         // --requirepass
-  bool tls = suiteUsesTls();    // only a TLS port
-  bool tlsAuthClients = false;  // --tls-auth-clients yes
+  bool appendOnly = false;             // keep data across restart() (appendonly yes)
+  std::string password;                // --requirepass
+  bool tls = suiteUsesTls();           // only a TLS port
+  bool tlsAuthClients = false;         // --tls-auth-clients yes
+  std::vector<std::string> extraArgs;  // appended to the command line (e.g. --replicaof HOST PORT)
 };
 
 class RedisProcess {
  public:
-  // appendOnly: keep data across restart() (appendonly yes); otherwise a restart comes back empty.
-  explicit RedisProcess(bool appendOnly = false);
+  // appendOnly: keep data across restart() (appendonly yes, appendfsync always); otherwise a
+  // restart comes back empty, or with what the last commandText("SAVE") wrote to the RDB file.
+  // `extraArgs` are appended to the command line (e.g. {"--replicaof", "127.0.0.1", port}).
+  explicit RedisProcess(bool appendOnly = false, std::vector<std::string> extraArgs = {});
   explicit RedisProcess(RedisOptions options);
   ~RedisProcess();
 
@@ -55,7 +58,11 @@ class RedisProcess {
   int clientCount() const;
 
   void start();
-  void stop();  // SIGKILL: an abrupt outage
+  void stop();                                    // SIGKILL: an abrupt outage
+  void signal(int sig) { process_.signal(sig); }  // e.g. SIGSTOP / SIGCONT: a replica that lags
+  // Runs one space-separated command (e.g. "SAVE") like command() and returns its reply as
+  // text: "+OK" for a status, "-ERR ..." for an error, the string itself, ":N", or "$-1" for nil.
+  std::string commandText(const std::string& spaceSeparated) const;
   void restart() {
     stop();
     start();

@@ -107,6 +107,21 @@ TEST(PublishRequest, EventRules) {
   EXPECT_EQ(publishError(R"({"channel":"a","event":5})").code, "invalid_request");
 }
 
+// herald.* types are the gateway's own: a publisher must not forge a herald.reset.
+TEST(PublishRequest, ReservedEventTypesAreRefused) {
+  EXPECT_EQ(publishError(R"({"channel":"a","event":"herald.reset"})").code, "invalid_request");
+  EXPECT_EQ(publishError(R"({"channel":"a","event":"herald."})").code, "invalid_request");
+  EXPECT_EQ(publishError(R"({"channel":"a","event":"herald.anything"})").code, "invalid_request");
+  EXPECT_EQ(batchError(R"({"notifications":[{"channel":"a"},{"channel":"b","event":"herald.reset"}]})").code,
+            "invalid_request");
+  // Only the prefix is reserved: look-alikes are ordinary types.
+  EXPECT_EQ(parsePublishBody(R"({"channel":"a","event":"herald"})").items[0].event, "herald");
+  EXPECT_EQ(parsePublishBody(R"({"channel":"a","event":"heraldreset"})").items[0].event, "heraldreset");
+  EXPECT_EQ(parsePublishBody(R"({"channel":"a","event":"Herald.reset"})").items[0].event, "Herald.reset");
+  EXPECT_EQ(parsePublishBody(R"({"channel":"a","event":"my.herald.reset"})").items[0].event,
+            "my.herald.reset");
+}
+
 TEST(PublishRequest, BodyShapeErrors) {
   EXPECT_EQ(publishError("").code, "invalid_json");
   EXPECT_EQ(publishError("{").code, "invalid_json");

@@ -62,7 +62,7 @@ std::vector<NotificationId> publishMany(Broker& broker, const std::string& chann
 
 ReplayResult replaySync(Broker& broker, const std::string& channel, std::optional<NotificationId> from) {
   std::optional<ReplayResult> result;
-  broker.replay(channel, from, [&](ReplayResult r) { result = std::move(r); });
+  broker.replay(channel, from, 100000, [&](ReplayResult r) { result = std::move(r); });
   EXPECT_TRUE(result.has_value()) << "MemoryBroker::replay must call done synchronously";
   return result.value_or(ReplayResult{false, {}, {}, {}});
 }
@@ -74,6 +74,20 @@ std::vector<NotificationId> idsOf(const std::vector<NotificationPtr>& items) {
   }
   return ids;
 }
+
+// A steady clock the test moves by hand, so TTLs are exact whatever the load.
+class ManualClock {
+ public:
+  MemoryBroker::SteadyTime now() const { return start_ + std::chrono::nanoseconds(offset_.load()); }
+  void advance(std::chrono::nanoseconds by) { offset_ += by.count(); }
+  MemoryBroker::SteadyClock function() {
+    return [this] { return now(); };
+  }
+
+ private:
+  MemoryBroker::SteadyTime start_ = std::chrono::steady_clock::now();
+  std::atomic<std::int64_t> offset_{0};
+};
 
 class MemoryBrokerTest : public ::testing::Test {
  protected:
@@ -144,9 +158,12 @@ TEST_F(MemoryBrokerTest, SizeTrimGivesTruncatedReset) {
 TEST(MemoryBrokerTtl, ExpiryGivesExpiredReset) {
   Config config = testConfig();
   config.historyTtl = 50ms;
-  MemoryBroker broker(config);
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
   auto ids = publishMany(broker, "c", 3);
-  std::this_thread::sleep_for(80ms);
+  clock.advance(49ms);
+  EXPECT_EQ(broker.history("c", std::nullopt, 10).items.size(), 3u);  // not yet
+  clock.advance(1ms);
   auto fresh = publishOne(broker, "c");
 
   EXPECT_EQ(idsOf(broker.history("c", std::nullopt, 10).items), std::vector<NotificationId>{fresh});
@@ -155,7 +172,7 @@ TEST(MemoryBrokerTtl, ExpiryGivesExpiredReset) {
   EXPECT_EQ(idsOf(result.items), std::vector<NotificationId>{fresh});
 
   // Everything expired and nothing new: still expired, nothing replayed.
-  std::this_thread::sleep_for(80ms);
+  clock.advance(50ms);
   auto empty = replaySync(broker, "c", ids[1]);
   EXPECT_EQ(empty.reset, ResetReason::expired);
   EXPECT_TRUE(empty.items.empty());
@@ -176,6 +193,21 @@ TEST_F(MemoryBrokerTest, ResumeInTheMiddleReplaysExactlyTheRest) {
   auto result = replaySync(broker, "c", ids[2]);
   EXPECT_EQ(result.reset, std::nullopt);
   EXPECT_EQ(idsOf(result.items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
+}
+
+TEST_F(MemoryBrokerTest, ReplayReadsInPagesOfTheLimit) {
+  auto ids = publishMany(broker, "pg", 5);
+  std::optional<ReplayResult> first;
+  broker.replay("pg", ids[0], 2, [&](ReplayResult r) { first = std::move(r); });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(idsOf(first->items), std::vector<NotificationId>(ids.begin() + 1, ids.begin() + 3));
+  EXPECT_TRUE(first->more);
+  std::optional<ReplayResult> last;
+  broker.replay("pg", ids[2], 2, [&](ReplayResult r) { last = std::move(r); });
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->reset, std::nullopt);  // a later page continues the proven replay
+  EXPECT_EQ(idsOf(last->items), std::vector<NotificationId>(ids.begin() + 3, ids.end()));
+  EXPECT_FALSE(last->more);
 }
 
 TEST_F(MemoryBrokerTest, ReplayWithoutFromOnlyReportsNewest) {
@@ -241,13 +273,26 @@ TEST_F(MemoryBrokerTest, IdempotencySameDigestReplaysDifferentDigestConflicts) {
 TEST(MemoryBrokerIdempotency, KeyIsForgottenAfterTheWindow) {
   Config config = testConfig();
   config.idempotencyTtl = 30ms;
-  MemoryBroker broker(config);
+  ManualClock clock;
+  MemoryBroker broker(config, clock.function());
   IdempotencyToken token{"k", "d"};
   auto first = broker.publish({{"c", "", "1"}}, token);
-  std::this_thread::sleep_for(60ms);
+  clock.advance(29ms);
+  EXPECT_TRUE(broker.publish({{"c", "", "1"}}, token).replayed);
+  clock.advance(1ms);
   auto second = broker.publish({{"c", "", "1"}}, token);
   EXPECT_FALSE(second.replayed);
   EXPECT_NE(second.ids, first.ids);
+}
+
+// `done` runs with no broker lock held, so it may call back into the broker
+// (a channel lock held across it would deadlock here).
+TEST_F(MemoryBrokerTest, ReplayDoneMayCallBackIntoTheBroker) {
+  auto id = publishOne(broker, "c");
+  std::optional<NotificationId> again;
+  broker.replay("c", id, 100000, [&](ReplayResult) { again = publishOne(broker, "c"); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(replaySync(broker, "c", id).items.at(0)->id, *again);
 }
 
 TEST_F(MemoryBrokerTest, SubscribeIsRefCountedPerShard) {

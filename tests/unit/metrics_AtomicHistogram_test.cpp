@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <vector>
 
 namespace herald {
 namespace {
@@ -52,9 +53,25 @@ TEST(AtomicHistogram, QuantilesInterpolateInsideTheirBucket) {
   EXPECT_EQ(overflow.quantile(0.99), 0.001);  // +Inf bucket: the largest finite bound
 }
 
+// The default bounds are the documented latency buckets (0.5 ms .. 10 s), and the
+// write path puts an observation into the bucket those bounds name.
 TEST(AtomicHistogram, DefaultBucketsAreTheLatencyBuckets) {
+  const std::vector<double> expected = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   AtomicHistogram histogram;
-  EXPECT_EQ(histogram.snapshot().bounds.size(), kLatencyBucketsSeconds.size());
+  histogram.observeMicros(500);         // exactly the first bound: le="0.0005"
+  histogram.observeMicros(501);         // just above it: le="0.001"
+  histogram.observeMicros(3'000'000);   // le="5"
+  histogram.observeMicros(10'000'001);  // above the last bound: +Inf
+  const HistogramSnapshot snapshot = histogram.snapshot();
+  EXPECT_EQ(snapshot.bounds, expected);
+  ASSERT_EQ(snapshot.counts.size(), expected.size() + 1);
+  std::vector<std::uint64_t> counts(expected.size() + 1, 0);
+  counts[0] = 1;
+  counts[1] = 1;
+  counts[12] = 1;
+  counts[14] = 1;
+  EXPECT_EQ(snapshot.counts, counts);
 }
 
 }  // namespace

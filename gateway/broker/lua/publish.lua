@@ -1,4 +1,5 @@
 -- publish.lua: stores and publishes every item of one publish() call, atomically.
+-- generation.lua is prepended to it (heraldGenerationLast, heraldRun).
 --
 -- KEYS: [1] the idempotency key when ARGV[1] == '1'; then, per item, its
 --       channel's stream key and meta key.
@@ -6,18 +7,21 @@
 --       [2] body digest   [3] idempotency TTL (ms)
 --       [4] history size  [5] history TTL (ms)  [6] meta TTL (ms)
 --       [7] publishedUs   [8] pub/sub channel prefix
+--       [9] '1' when Redis syncs every write before acknowledging it (appendonly yes,
+--           appendfsync always), else '0': recorded as the meta's `sync`
 --       then, per item: channel, event, data
 -- The idempotency key is a hash {digest, ids (comma-separated)} with a TTL.
 -- Returns {'ok', id...}, {'replayed', id...} (the ids stored under the
 -- idempotency key) or {'conflict'} (the key was used with another digest).
 --
--- Per item: prev = meta.last (or 0-0, or this call's previous id on the channel); XADD with approximate MAXLEN (cheap,
+-- Per item: prev = the last id of the channel's current generation (or 0-0 when
+-- the generation check ended it or there is none, or this call's previous id on the channel); XADD with approximate MAXLEN (cheap,
 -- keeps at least history-size entries); once per channel after the items: XTRIM MINID drops entries older than
 -- the history TTL; the meta hash (gen = first id of the generation, last =
--- newest id) lives longer than the stream so a resume can tell expired/trimmed
+-- newest id, run = this Redis process's run_id, sync = ARGV[9]) lives longer than the stream so a resume can tell expired/trimmed
 -- history from a lost one; PUBLISH carries "<id>\n<prev>\n<event>\n<us>\n<data>"
 -- (event has no CR/LF and data is compact JSON, so the split is unambiguous).
-local FIXED_ARGS = 8
+local FIXED_ARGS = 9
 local hasIdempotency = ARGV[1] == '1'
 local keyBase = 0
 
@@ -41,6 +45,7 @@ local historyTtl = tonumber(ARGV[5])
 local metaTtl = ARGV[6]
 local publishedUs = ARGV[7]
 local livePrefix = ARGV[8]
+local sync = ARGV[9]
 local count = (#ARGV - FIXED_ARGS) / 3
 local result = {'ok'}
 local ids = {}
@@ -53,6 +58,7 @@ local lastId = {}     -- metaKey -> newest id stored by this call
 local firstId = {}    -- metaKey -> first id stored by this call
 local streamOf = {}   -- metaKey -> stream key
 local touched = {}    -- metaKeys in first-use order
+local newGeneration = {}  -- metaKey -> true when this call starts the channel's generation
 for i = 1, count do
   local streamKey = KEYS[keyBase + 2 * i - 1]
   local metaKey = KEYS[keyBase + 2 * i]
@@ -62,7 +68,11 @@ for i = 1, count do
 
   local prev = lastId[metaKey]
   if not prev then
-    prev = redis.call('HGET', metaKey, 'last') or '0-0'
+    prev = heraldGenerationLast(metaKey)
+    if not prev then
+      prev = '0-0'
+      newGeneration[metaKey] = true
+    end
     touched[#touched + 1] = metaKey
     streamOf[metaKey] = streamKey
   end
@@ -86,8 +96,10 @@ for _, metaKey in ipairs(touched) do
   if cutoffMs > 0 then
     redis.call('XTRIM', streamKey, 'MINID', string.format('%d', cutoffMs) .. '-0')
   end
-  redis.call('HSETNX', metaKey, 'gen', firstId[metaKey])
-  redis.call('HSET', metaKey, 'last', id)
+  if newGeneration[metaKey] then
+    redis.call('HSET', metaKey, 'gen', firstId[metaKey])
+  end
+  redis.call('HSET', metaKey, 'last', id, 'run', heraldRun(), 'sync', sync)
   redis.call('PEXPIRE', streamKey, ARGV[5])
   redis.call('PEXPIRE', metaKey, metaTtl)
 end

@@ -1,10 +1,10 @@
-// StreamSession, its first phase: reading the request, answering refusals, and
-// ending the stream when the subscriber's token expires. Kept apart from the
-// relay half (StreamSession.cpp); the decisions themselves are in StreamRequest.
+#include "gateway/stream/StreamRequestReader.h"
+
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -15,8 +15,6 @@
 
 #include "gateway/core/HttpStatus.h"
 #include "gateway/metrics/ErrorCodes.h"
-#include "gateway/sse/SseEncoder.h"
-#include "gateway/stream/StreamResponses.h"
 #include "gateway/stream/StreamSession.h"
 
 namespace herald {
@@ -26,19 +24,24 @@ using namespace http_status;
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-constexpr std::chrono::hours kLongestExpiryWait{24 * 365 * 10};
-constexpr std::string_view kTokenExpiredComment = "token expired, reconnect with a fresh one";
-}  // namespace
+StreamRequestReader::StreamRequestReader(asio::ip::tcp::socket socket, ShardHub& hub, Broker& broker,
+                                         const StreamPolicy& policy, ConnectionLimiter::Slot slot)
+    : socket_(std::move(socket)), hub_(hub), broker_(broker), policy_(policy), slot_(std::move(slot)) {}
 
-asio::awaitable<void> StreamSession::readRequest() {
+void StreamRequestReader::start() {
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->readRequest(); }, asio::detached);
+}
+
+asio::awaitable<void> StreamRequestReader::readRequest() {
   auto self = shared_from_this();
+  const Config& config = policy_.config;
   // The header phase is bounded in time (slow clients must not hold a socket
   // forever); the timer closes the socket, which fails the pending read.
   asio::steady_timer deadline(socket_.get_executor());
-  deadline.expires_after(config_.requestTimeout);
+  deadline.expires_after(config.requestTimeout);
   deadline.async_wait([self](const boost::system::error_code& ec) {
-    if (!ec && self->state_ == State::reading) {
+    if (!ec && !self->done_) {
       boost::system::error_code ignored;
       self->socket_.close(ignored);
     }
@@ -46,8 +49,11 @@ asio::awaitable<void> StreamSession::readRequest() {
 
   boost::beast::flat_buffer buffer;
   http::request_parser<http::empty_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(config_.maxHeaderBytes));
-  auto [ec, bytes] = co_await http::async_read(socket_, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  parser.header_limit(static_cast<std::uint32_t>(config.maxHeaderBytes));
+  // The head only: a body is refused by the decision, after the method (POST is 405).
+  auto [ec, bytes] =
+      co_await http::async_read_header(socket_, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  done_ = true;
   deadline.cancel();
   (void)bytes;
   if (ec) {
@@ -55,7 +61,8 @@ asio::awaitable<void> StreamSession::readRequest() {
     if (refusal) {
       reject(*refusal);
     } else {
-      close();
+      boost::system::error_code ignored;
+      socket_.close(ignored);
     }
     co_return;
   }
@@ -64,38 +71,20 @@ asio::awaitable<void> StreamSession::readRequest() {
     reject(*refusal);
     co_return;
   }
+  if (buffer.size() > 0) {
+    // An SSE client sends nothing after its request (the contract closes such a stream).
+    spdlog::debug("stream: {} sent bytes after its request, closing", peer());
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    co_return;
+  }
   auto& admission = std::get<StreamAdmission>(decision);
-  corsOrigin_ = admission.corsOrigin;
-  join(std::move(admission.request));
-  if (admission.validUntil) {
-    endAt(*admission.validUntil);
-  }
+  auto session = std::make_shared<StreamSession>(std::move(socket_), hub_, broker_, policy_, std::move(slot_),
+                                                 admission.corsOrigin);
+  session->start(std::move(admission.request), admission.validUntil);
 }
 
-void StreamSession::endAt(std::int64_t validUntilEpochSeconds) {
-  auto now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  // A far-future exp must not overflow the timer's clock; no stream lives this long anyway.
-  auto remaining =
-      std::clamp(std::chrono::seconds(validUntilEpochSeconds) - now, std::chrono::seconds::zero(),
-                 std::chrono::duration_cast<std::chrono::seconds>(kLongestExpiryWait));
-  expiryTimer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-  expiryTimer_->expires_after(remaining);
-  expiryTimer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) {
-      self->endOnTokenExpiry();
-    }
-  });
-}
-
-void StreamSession::endOnTokenExpiry() {
-  if (state_ == State::joining || state_ == State::live) {
-    spdlog::debug("stream: token expired, ending the stream");
-    endStream(kTokenExpiredComment);
-  }
-}
-
-void StreamSession::reject(const StreamRefusal& refusal) {
+void StreamRequestReader::reject(const StreamRefusal& refusal) {
   if (!refusal.code.empty()) {
     ShardStats::bump(hub_.stats().rejected[errorCodeIndex(refusal.code)]);
   }
@@ -106,8 +95,7 @@ void StreamSession::reject(const StreamRefusal& refusal) {
   respondAndClose(refusal.response);
 }
 
-void StreamSession::respondAndClose(std::string response) {
-  state_ = State::closed;
+void StreamRequestReader::respondAndClose(std::string response) {
   auto frame = std::make_shared<const std::string>(std::move(response));
   asio::async_write(socket_, asio::buffer(*frame),
                     [self = shared_from_this(), frame](const boost::system::error_code&, std::size_t) {
@@ -115,6 +103,12 @@ void StreamSession::respondAndClose(std::string response) {
                       self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
                       self->socket_.close(ignored);
                     });
+}
+
+std::string StreamRequestReader::peer() const {
+  boost::system::error_code ec;
+  auto endpoint = socket_.remote_endpoint(ec);
+  return ec ? std::string("unknown") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
 }  // namespace herald
