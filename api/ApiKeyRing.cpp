@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "api/HttpRules.h"
+#include "api/Idempotency.h"
 
 namespace herald {
 
@@ -32,8 +33,13 @@ ApiKeyRing::ApiKeyRing(const Config& config)
       configured_(!config.apiKeys.empty() || !config.apiKeyFile.empty()),
       keys_(std::make_shared<const std::vector<std::string>>(loadKeys(config))) {}
 
-bool ApiKeyRing::accepts(std::string_view authorization) const {
-  return bearerMatchesKey(authorization, *current());
+std::optional<std::string> ApiKeyRing::scopeOf(std::string_view authorization) const {
+  auto keys = current();
+  const std::string* key = bearerKey(authorization, *keys);
+  if (key == nullptr) {
+    return std::nullopt;
+  }
+  return bodyDigest(*key);
 }
 
 bool ApiKeyRing::reload() {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,10 @@ class ApiKeyRing {
   // True once any key source is configured (then every publisher needs a key).
   bool configured() const { return configured_; }
   // Does this `Authorization` header carry one of the keys as a Bearer token?
-  bool accepts(std::string_view authorization) const;
+  bool accepts(std::string_view authorization) const { return scopeOf(authorization).has_value(); }
+  // For an accepted key, a short digest naming it (never the key): Idempotency-Keys are
+  // scoped by it, so two backends with different keys cannot collide. nullopt: not accepted.
+  std::optional<std::string> scopeOf(std::string_view authorization) const;
   // Re-reads --api-key-file. When it cannot be read the keys stay as they were and the
   // error is logged; returns whether the keys were replaced.
   bool reload();

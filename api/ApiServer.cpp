@@ -1,103 +1,41 @@
 #include "api/ApiServer.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
-#include "api/ErrorBody.h"
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "api/ApiRoutes.h"
 #include "api/HistoryRequest.h"
 #include "api/HttpRules.h"
 #include "api/Idempotency.h"
 #include "api/PublishRequest.h"
 #include "gateway/core/HttpStatus.h"
-#include "gateway/core/ListenAddress.h"
+#include "gateway/http/BindListener.h"
 
 namespace herald {
 
 using namespace http_status;
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
 
 namespace {
 
-// Publishes block on the broker for up to --publish-timeout, and httplib holds a
-// worker for each keep-alive connection, so the pool is sized for the
-// publishers' connection pools (wrk -c32 starved 24 of 32 connections with 8).
-constexpr std::size_t kWorkerThreads = 64;
-constexpr std::size_t kKeepAliveMaxRequests = 1000;
-constexpr std::chrono::seconds kKeepAliveTimeout{5};
-constexpr std::chrono::seconds kWriteTimeout{5};
-constexpr std::chrono::milliseconds kStartWait{5000};
-constexpr std::chrono::milliseconds kStartPoll{5};
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 constexpr const char* kRetryAfterSeconds = "1";
-constexpr const char* kJson = "application/json";
-
-constexpr const char* kPublishPath = "/v1/notifications";
-constexpr const char* kBatchPath = "/v1/notifications/batch";
-constexpr const char* kHistoryPath = R"(/v1/channels/([^/]+)/notifications)";
-
-void sendError(httplib::Response& res, const ApiError& error) {
-  res.status = error.status;
-  res.set_content(error.body(), kJson);
-}
-
-void sendError(httplib::Response& res, int status, const char* code, const std::string& message) {
-  sendError(res, ApiError{status, code, message});
-}
-
-// The body of an answer httplib made itself (unknown path, malformed request, too large).
-ApiError errorForStatus(int status, std::size_t maxBody) {
-  switch (status) {
-    case kNotFound:
-      return {status, "not_found", "no such resource"};
-    case kMethodNotAllowed:
-      return {status, "method_not_allowed", "method not allowed on this resource"};
-    case kPayloadTooLarge:
-      return {status, "payload_too_large", "the body exceeds " + std::to_string(maxBody) + " bytes"};
-    case kUnsupportedMediaType:
-      return {status, "unsupported_media_type", "unsupported content encoding or type"};
-    case kServiceUnavailable:
-      return {status, "overloaded", "the server is overloaded, retry later"};
-    default:
-      if (status >= kInternalError) {
-        return {status, "internal_error", "internal error"};
-      }
-      return {status, "invalid_request", "malformed HTTP request"};
-  }
-}
-
-std::optional<std::string> queryParam(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) {
-    return std::nullopt;
-  }
-  return req.get_param_value(name);
-}
-
-// A request carries a body when it says so: a Content-Length or a chunked Transfer-Encoding.
-bool declaresBody(const httplib::Request& req) {
-  auto encoding = req.get_header_value("Transfer-Encoding");
-  std::transform(encoding.begin(), encoding.end(), encoding.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return req.has_header("Content-Length") || encoding.find("chunked") != std::string::npos;
-}
-
-// Runs a handler's work so every failure becomes the contract's answer, never a crash.
-void runGuarded(const httplib::Request& req, httplib::Response& res, const std::function<void()>& work) {
-  try {
-    work();
-  } catch (const ApiErrorException& e) {
-    sendError(res, e.error());
-  } catch (const IdempotencyConflict&) {
-    sendError(res, kConflict, "idempotency_conflict", "this Idempotency-Key was used with a different body");
-  } catch (const BrokerUnavailable& e) {
-    spdlog::warn("api: {} {}: broker unavailable: {}", req.method, req.path, e.what());
-    res.set_header("Retry-After", kRetryAfterSeconds);
-    sendError(res, kServiceUnavailable, "broker_unavailable", "the broker is unavailable, retry later");
-  } catch (const std::exception& e) {
-    spdlog::error("api: {} {} failed: {}", req.method, req.path, e.what());
-    sendError(res, kInternalError, "internal_error", "internal error");
-  }
-}
+constexpr const char* kPrometheusType = "text/plain; version=0.0.4";
+// Request headers that say a request came through a proxy: with no API key configured
+// the api is for this host's own processes, and a proxy in front would let anyone in.
+constexpr std::array<std::string_view, 3> kProxyHeaders = {"Forwarded", "X-Forwarded-For", "Via"};
 
 }  // namespace
 
@@ -106,230 +44,124 @@ ApiServer::ApiServer(const Config& config, Broker& broker)
       broker_(broker),
       cors_(config.corsOrigins),
       keys_(config),
-      server_(std::make_unique<httplib::Server>()) {
+      limits_(RequestLimits::fromConfig(config)),
+      brokerBlocks_(config.broker != "memory"),
+      // One idle thread for the memory broker, whose calls run on the loop.
+      workers_(brokerBlocks_ ? config.apiWorkers : 1, config.apiQueue) {
   installRoutes();
-}
-
-bool ApiServer::reloadApiKeys() {
-  return keys_.reload();
 }
 
 ApiServer::~ApiServer() {
   stop();
 }
 
-bool ApiServer::isAuthorizedPublisher(const httplib::Request& req) const {
-  if (!keys_.configured()) {
-    // No key configured: the api is meant for the node's own host (a sidecar or local backend).
-    return isLoopbackAddress(req.remote_addr);
-  }
-  return keys_.accepts(req.get_header_value("Authorization"));
+bool ApiServer::reloadApiKeys() {
+  return keys_.reload();
 }
 
-bool ApiServer::rejectedPublisher(const httplib::Request& req, httplib::Response& res) const {
-  if (isAuthorizedPublisher(req)) {
-    return false;
+std::optional<HttpAnswer> ApiServer::rejectedPublisher(const HttpRequest& req) const {
+  if (keys_.configured()) {
+    if (keys_.accepts(req.header("Authorization"))) {
+      return std::nullopt;
+    }
+    spdlog::info("api: 401 for {}: {}", req.remoteAddress,
+                 req.hasHeader("Authorization") ? "API key not accepted" : "no Authorization header");
+    return errorAnswer(ErrorCode::unauthorized).header("WWW-Authenticate", "Bearer");
   }
-  if (!keys_.configured()) {
-    spdlog::info("api: 403 for {}: not loopback and no API key configured", req.remote_addr);
-    sendError(res, kForbidden, "forbidden", "no API key is configured: only loopback clients may use this");
+  // No key configured: the api is meant for the node's own host (a sidecar or local backend).
+  std::string_view why;
+  if (!isLoopbackAddress(req.remoteAddress)) {
+    why = "not loopback";
+  } else if (std::any_of(kProxyHeaders.begin(), kProxyHeaders.end(),
+                         [&req](std::string_view name) { return req.hasHeader(name); })) {
+    why = "came through a proxy (Forwarded, X-Forwarded-For or Via)";
+  } else if (auto hosts = req.message.equal_range(http::field::host);
+             std::any_of(hosts.first, hosts.second,
+                         [](const auto& field) { return !isLoopbackHost(field.value()); })) {
+    why = "Host is not a loopback name";
   } else {
-    spdlog::info("api: 401 for {}: {}", req.remote_addr,
-                 req.has_header("Authorization") ? "API key not accepted" : "no Authorization header");
-    res.set_header("WWW-Authenticate", "Bearer");
-    sendError(res, kUnauthorized, "unauthorized", "a valid Authorization: Bearer <api-key> is required");
+    return std::nullopt;
   }
-  return true;
-}
-
-void ApiServer::applyCors(const httplib::Request& req, httplib::Response& res) const {
-  for (const auto& [name, value] : cors_.responseHeaders(req.get_header_value("Origin"))) {
-    res.set_header(name, value);
-  }
+  spdlog::info("api: 403 for {}: {} and no API key configured", req.remoteAddress, why);
+  return errorAnswer(ErrorCode::forbidden,
+                     "no API key is configured: only loopback clients, not through a proxy, may use this");
 }
 
 void ApiServer::installRoutes() {
-  auto& server = *server_;
-  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
-  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  server.set_keep_alive_timeout(kKeepAliveTimeout.count());
-  // httplib writes an answer's head and body separately; without TCP_NODELAY
-  // Nagle holds the body until the client's delayed ACK (~40 ms on Linux), which
-  // capped a keep-alive connection at ~25 publishes/s (bench/ssebench, wrk).
-  server.set_tcp_nodelay(true);
-  server.set_read_timeout(config_.requestTimeout);
-  server.set_write_timeout(kWriteTimeout);
-  // Requests with a Content-Length are refused by httplib itself; chunked ones by readBody below.
-  server.set_payload_max_length(config_.maxBodyBytes);
-  // httplib's default adds SO_REUSEPORT, which would let a second process bind the same port
-  // silently; SO_REUSEADDR alone still allows a quick restart.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-
-  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    applyCors(req, res);  // before anything can fail, so errors carry CORS headers too
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
-        if (res.body.empty()) {
-          sendError(res, errorForStatus(res.status, config_.maxBodyBytes));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("api: {} {} failed: {}", req.method, req.path, what);
-        sendError(res, kInternalError, "internal_error", "internal error");
-      });
-
-  auto publishRoute = [this](bool batch) -> httplib::Server::HandlerWithContentReader {
-    return [this, batch](const httplib::Request& req, httplib::Response& res,
-                         const httplib::ContentReader& reader) {
-      const auto started = std::chrono::steady_clock::now();
-      runGuarded(req, res, [&] { readAndPublish(req, res, reader, batch); });
-      if (metrics_ != nullptr && res.status == kOk) {
-        metrics_->observePublishDuration(std::chrono::steady_clock::now() - started);
-      }
-    };
-  };
-  server.Post(kPublishPath, publishRoute(false));
-  server.Post(kBatchPath, publishRoute(true));
-  server.Get(kHistoryPath, [this](const httplib::Request& req, httplib::Response& res) {
-    runGuarded(req, res, [&] { handleHistory(req, res); });
-  });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", kJson);
-  });
-  server.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
-    runGuarded(req, res, [&] { handleReady(res); });
-  });
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    if (metrics_ != nullptr) {
-      res.set_content(metrics_->scrape(), "text/plain; version=0.0.4");
-    } else if (metricsSource_) {
-      res.set_content(metricsSource_(), "text/plain; version=0.0.4");
-    } else {
-      sendError(res, kNotFound, "not_found", "metrics are not enabled");
-    }
-  });
+  auto onLoop = [](auto handle) { return Route{std::move(handle), false, false}; };
+  routes_.add(http::verb::post, "/v1/notifications",
+              Route{[this](const HttpRequest& req) { return publish(req, false); }, true, true});
+  routes_.add(http::verb::post, "/v1/notifications/batch",
+              Route{[this](const HttpRequest& req) { return publish(req, true); }, true, true});
+  routes_.add(http::verb::get, "/v1/channels/{channel}/notifications",
+              Route{[this](const HttpRequest& req) { return history(req); }, true, false});
+  routes_.add(http::verb::get, "/healthz",
+              onLoop([](const HttpRequest&) { return jsonAnswer(R"({"status":"ok"})"); }));
+  routes_.add(http::verb::get, "/readyz", onLoop([this](const HttpRequest&) { return ready(); }));
+  routes_.add(http::verb::get, "/metrics", onLoop([this](const HttpRequest&) {
+                HttpAnswer answer;
+                answer.contentType = kPrometheusType;
+                if (metrics_ != nullptr) {
+                  answer.body = metrics_->scrape();
+                } else if (metricsSource_) {
+                  answer.body = metricsSource_();
+                } else {
+                  return errorAnswer(ErrorCode::notFound, "metrics are not enabled");
+                }
+                return answer;
+              }));
   installWebRoutes();
 
-  // Every other method on a known path is 405 with the methods it does take; OPTIONS is a
-  // CORS preflight (204, with CORS headers only for an allowed origin).
-  struct KnownPath {
-    const char* pattern;
-    const char* allow;
-    bool post;
-  };
-  for (auto [pattern, allow, post] :
-       {KnownPath{kPublishPath, "POST, OPTIONS", true}, KnownPath{kBatchPath, "POST, OPTIONS", true},
-        KnownPath{kHistoryPath, "GET, HEAD, OPTIONS", false},
-        KnownPath{"/healthz", "GET, HEAD, OPTIONS", false}, KnownPath{"/readyz", "GET, HEAD, OPTIONS", false},
-        KnownPath{"/metrics", "GET, HEAD, OPTIONS", false}}) {
-    auto refuse = [allow = allow](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Allow", allow);
-      sendError(res, kMethodNotAllowed, "method_not_allowed",
-                req.method + " is not allowed here; use " + allow);
-    };
-    // With a content reader httplib does not read the body first; it is never read, so a
-    // request that declared one gets its connection closed instead of read to the end.
-    httplib::Server::HandlerWithContentReader refuseUnread =
-        [refuse](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
-          if (declaresBody(req)) {
-            res.set_header("Connection", "close");
-          }
-          refuse(req, res);
-        };
-    if (post) {
-      server.Get(pattern, refuse);
-    } else {
-      server.Post(pattern, refuseUnread);
-    }
-    server.Put(pattern, refuseUnread);
-    server.Patch(pattern, refuseUnread);
-    server.Delete(pattern, refuseUnread);
-    server.Options(pattern, [this, allow = allow](const httplib::Request& req, httplib::Response& res) {
-      res.status = kNoContent;
-      res.set_header("Allow", allow);
-      // The pre-routing handler already set the plain CORS headers; a preflight adds the rest.
-      for (const auto& [name, value] :
-           cors_.preflightHeaders(req.get_header_value("Origin"), allow,
-                                  req.get_header_value("Access-Control-Request-Headers"))) {
-        if (!res.has_header(name)) {
-          res.set_header(name, value);
-        }
-      }
-    });
+  // The table and the documented routes (api/ApiRoutes.h, checked against openapi.yaml) are one list.
+  auto served = routes();
+  std::vector<std::pair<std::string, std::string>> documented;
+  for (const auto& route : kApiRoutes) {
+    documented.emplace_back(route.method, route.path);
+  }
+  std::sort(served.begin(), served.end());
+  std::sort(documented.begin(), documented.end());
+  if (served != documented) {
+    throw std::logic_error("api routes differ from kApiRoutes (api/ApiRoutes.h)");
   }
 }
 
-void ApiServer::readAndPublish(const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader, bool batch) {
-  // Read by hand: httplib's own limit covers Content-Length bodies but not chunked ones.
-  std::string body;
-  if (!declaresBody(req)) {
-    // No Content-Length and not chunked is an empty body (RFC 9112); httplib would otherwise
-    // wait for the peer to close.
-    handlePublish(req, res, body, batch);
-    return;
+std::vector<std::pair<std::string, std::string>> ApiServer::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [method, path] : routes_.routes()) {
+    std::string name(http::to_string(method));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.emplace_back(std::move(name), path);
   }
-  bool tooLarge = false;
-  bool read = reader([&](const char* data, std::size_t length) {
-    if (body.size() + length > config_.maxBodyBytes) {
-      tooLarge = true;
-      return false;
-    }
-    body.append(data, length);
-    return true;
-  });
-  if (tooLarge || res.status == kPayloadTooLarge) {
-    res.set_header("Connection", "close");  // the rest of a chunked body is left unread
-    sendError(res, errorForStatus(kPayloadTooLarge, config_.maxBodyBytes));
-    return;
-  }
-  if (!read) {
-    res.set_header("Connection", "close");
-    sendError(res, kBadRequest, "invalid_request", "could not read the request body");
-    return;
-  }
-  handlePublish(req, res, body, batch);
+  return out;
 }
 
-void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& res, const std::string& body,
-                              bool batch) {
-  if (rejectedPublisher(req, res)) {
-    return;
+HttpAnswer ApiServer::publish(const HttpRequest& req, bool batch) {
+  if (auto refusal = rejectedPublisher(req)) {
+    return std::move(*refusal);
   }
-  if (!isJsonContentType(req.get_header_value("Content-Type"))) {
-    sendError(res, kUnsupportedMediaType, "unsupported_media_type", "the body must be application/json");
-    return;
+  if (!isJsonContentType(req.header("Content-Type"))) {
+    return errorAnswer(ErrorCode::unsupportedMediaType);
   }
+  const std::string& body = req.message.body();
   std::optional<IdempotencyToken> idempotency;
-  if (req.has_header("Idempotency-Key")) {
-    auto key = req.get_header_value("Idempotency-Key");
+  if (req.hasHeader("Idempotency-Key")) {
+    std::string key(req.header("Idempotency-Key"));
     if (!isValidIdempotencyKey(key)) {
-      sendError(
-          res, kBadRequest, "invalid_request",
+      return errorAnswer(
+          ErrorCode::invalidRequest,
           "Idempotency-Key must be 1-" + std::to_string(kMaxIdempotencyKeyBytes) + " printable ASCII bytes");
-      return;
+    }
+    // Scoped by the caller's API key, so two backends' keys cannot collide.
+    if (auto scope = keys_.scopeOf(req.header("Authorization"))) {
+      key = *scope + ":" + key;
     }
     idempotency = IdempotencyToken{key, bodyDigest(body)};
   }
 
   PublishPlan plan = batch ? parseBatchBody(body) : parsePublishBody(body);
   if (plan.items.empty()) {
-    res.set_content(R"({"results":[]})", kJson);  // an empty batch publishes nothing
-    return;
+    return jsonAnswer(R"({"results":[]})");  // an empty batch publishes nothing
   }
   PublishOutcome outcome = broker_.publish(plan.items, idempotency);
   if (outcome.replayed) {
@@ -337,68 +169,88 @@ void ApiServer::handlePublish(const httplib::Request& req, httplib::Response& re
   } else if (metrics_ != nullptr) {
     metrics_->addPublished(plan.items.size());  // one per channel (CONTRACT: Counting)
   }
-  res.status = kOk;
-  res.set_content(makePublishAnswer(plan, outcome.ids), kJson);
+  return jsonAnswer(makePublishAnswer(plan, outcome.ids));
 }
 
-void ApiServer::handleHistory(const httplib::Request& req, httplib::Response& res) {
-  if (rejectedPublisher(req, res)) {
-    return;
+HttpAnswer ApiServer::history(const HttpRequest& req) {
+  if (auto refusal = rejectedPublisher(req)) {
+    return std::move(*refusal);
   }
-  HistoryQuery query =
-      parseHistoryQuery(req.matches[1].str(), queryParam(req, "after"), queryParam(req, "limit"));
+  HistoryQuery query = parseHistoryQuery(req.params.at(0), req.query("after"), req.query("limit"));
   HistoryPage page = broker_.history(query.channel, query.after, query.limit);
-  res.set_content(makeHistoryAnswer(query, page), kJson);
   if (metrics_ != nullptr) {
     metrics_->addHistoryRead();
   }
+  return jsonAnswer(makeHistoryAnswer(query, page));
 }
 
-void ApiServer::handleReady(httplib::Response& res) {
+HttpAnswer ApiServer::ready() const {
   if (draining_) {
-    res.set_header("Retry-After", kRetryAfterSeconds);
-    sendError(res, kServiceUnavailable, "draining", "this node is shutting down");
-  } else if (!broker_.ready()) {
-    res.set_header("Retry-After", kRetryAfterSeconds);
-    sendError(res, kServiceUnavailable, "broker_unavailable", "the broker is unavailable");
-  } else {
-    res.set_content(R"({"status":"ready"})", kJson);
+    return errorAnswer(ErrorCode::draining).header("Retry-After", kRetryAfterSeconds);
   }
+  if (!broker_.ready()) {
+    return errorAnswer(ErrorCode::brokerUnavailable, "the broker is unavailable")
+        .header("Retry-After", kRetryAfterSeconds);
+  }
+  return jsonAnswer(R"({"status":"ready"})");
 }
 
 void ApiServer::start() {
-  auto address = ListenAddress::parse(config_.apiListen);
-  if (!address) {
-    throw std::runtime_error("api listener: bad address '" + config_.apiListen + "' (expected host:port)");
+  for (unsigned i = 0; i < config_.apiThreads; ++i) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*loops_.back()));
   }
-  if (address->port == 0) {
-    port_ = server_->bind_to_any_port(address->host);
-  } else {
-    port_ = server_->bind_to_port(address->host, address->port) ? address->port : -1;
+  try {
+    acceptor_ = bindListener(*loops_.front(), "--api-listen", config_.apiListen);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("api listener: ") + e.what());
   }
-  if (port_ <= 0) {
-    throw std::runtime_error("api listener: cannot bind " + config_.apiListen +
-                             " (address in use, not local, or not permitted)");
+  port_ = acceptor_->local_endpoint().port();
+  asio::co_spawn(*loops_.front(), acceptLoop(), asio::detached);
+  for (auto& loop : loops_) {
+    threads_.emplace_back([&loop] { loop->run(); });
   }
-  thread_ = std::thread([this] {
-    if (!server_->listen_after_bind()) {
-      spdlog::error("api listener on {} stopped with an error", config_.apiListen);
+  spdlog::info(
+      "api listening on {} (port {}), {} loop thread(s), broker calls {}", config_.apiListen, port_,
+      config_.apiThreads,
+      brokerBlocks_ ? "on " + std::to_string(config_.apiWorkers) + " workers" : std::string("on the loop"));
+}
+
+asio::awaitable<void> ApiServer::acceptLoop() {
+  asio::steady_timer backoff(co_await asio::this_coro::executor);
+  while (acceptor_->is_open()) {
+    auto& loop = *loops_[nextLoop_++ % loops_.size()];
+    auto [ec, socket] = co_await acceptor_->async_accept(loop, asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) {
+        co_return;
+      }
+      spdlog::warn("api listener: accept failed: {}", ec.message());
+      backoff.expires_after(kAcceptBackoff);
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
     }
-  });
-  // stop() only takes effect once the server runs, so wait for it: a stop right after
-  // start would otherwise leave the thread listening forever.
-  auto deadline = std::chrono::steady_clock::now() + kStartWait;
-  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(kStartPoll);
+    asio::co_spawn(loop, serve(std::move(socket)), asio::detached);
   }
-  spdlog::info("api listening on {}:{}", address->host, port_);
 }
 
 void ApiServer::stop() {
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
+  if (threads_.empty()) {
+    return;
   }
+  asio::post(*loops_.front(), [this] {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  });
+  // Broker calls under way finish first; their answers are not written (the loops stop).
+  workers_.stop();
+  for (auto& loop : loops_) {
+    loop->stop();
+  }
+  for (auto& thread : threads_) {
+    thread.join();
+  }
+  threads_.clear();
 }
 
 }  // namespace herald

@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "gateway/core/ErrorBody.h"
+#include "gateway/http/HttpAnswer.h"
 
 namespace herald {
-
 
 // An answer that is not a success: the HTTP status, the contract's error code and a human message.
 struct ApiError {
@@ -21,5 +21,11 @@ struct ApiError {
 
   std::string body() const { return errorBody(code, message); }
 };
+
+// The error answer for `error` (its code looked up in the one table; an unknown code is a bug: 500).
+inline HttpAnswer answerFor(const ApiError& error) {
+  auto code = errorCodeNamed(error.code);
+  return code ? errorAnswer(*code, error.message, error.status) : errorAnswer(ErrorCode::internalError);
+}
 
 }  // namespace herald

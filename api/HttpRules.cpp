@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "gateway/http/Bearer.h"
+
 namespace herald {
 
 namespace {
@@ -65,19 +67,52 @@ bool isLoopbackAddress(std::string_view address) {
   return address == "::1" || address.rfind("127.", 0) == 0;
 }
 
-bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys) {
-  constexpr std::string_view kScheme = "bearer ";
-  authorization = trim(authorization);
-  if (authorization.size() <= kScheme.size() ||
-      !equalsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
-    return false;
+const std::string* bearerKey(std::string_view authorization, const std::vector<std::string>& keys) {
+  auto presented = bearerToken(authorization);
+  if (!presented) {
+    return nullptr;
   }
-  auto presented = trim(authorization.substr(kScheme.size()));
-  bool matched = false;
+  // Every key is compared, so the time taken does not tell which one matched.
+  const std::string* matched = nullptr;
   for (const auto& key : keys) {
-    matched |= !key.empty() && constantTimeEquals(presented, key);
+    if (!key.empty() && constantTimeEquals(*presented, key) && matched == nullptr) {
+      matched = &key;
+    }
   }
   return matched;
+}
+
+bool bearerMatchesKey(std::string_view authorization, const std::vector<std::string>& keys) {
+  return bearerKey(authorization, keys) != nullptr;
+}
+
+bool isLoopbackHost(std::string_view host) {
+  host = trim(host);
+  if (host.empty()) {
+    return true;  // HTTP/1.0 without Host: nothing a browser would send
+  }
+  std::string_view name = host;
+  if (name.front() == '[') {
+    auto close = name.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    name = name.substr(1, close - 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  constexpr std::string_view kLocalhost = "localhost";
+  constexpr std::string_view kLocalhostSuffix = ".localhost";
+  if (equalsIgnoringCase(name, kLocalhost) ||
+      (name.size() > kLocalhostSuffix.size() &&
+       equalsIgnoringCase(name.substr(name.size() - kLocalhostSuffix.size()), kLocalhostSuffix))) {
+    return true;
+  }
+  bool bracketed = host.front() == '[';
+  if (bracketed) {
+    return isLoopbackAddress(name);
+  }
+  return name.rfind("127.", 0) == 0 && name.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
 std::vector<std::string> parseApiKeyFile(std::string_view contents) {

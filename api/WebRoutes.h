@@ -1,5 +1,5 @@
 // WebRoutes: the api listener's pages and their JSON, kept apart from the
-// publishing routes of ApiServer.cpp.
+// publishing routes of ApiServer.cpp (both add to the one RouteTable).
 //
 //   GET /                 the demo page (web/index.html): subscribe, publish, watch
 //   GET /status           the status page (web/status.html), fed by /v1/stats
@@ -8,15 +8,6 @@
 //   GET /v1/config        what the demo page needs to know (the stream port)
 //
 // The pages hold no data: they are served to anyone who reaches the api
-// listener (internal by default). /v1/stats is guarded like publishing. The
-// same file installs the request logger that counts rejected requests by code.
+// listener (internal by default). /v1/stats is guarded like publishing.
+// ApiServer::installWebRoutes (api/WebRoutes.cpp) adds them.
 #pragma once
-
-#include <string_view>
-
-namespace herald {
-
-// The `code` of a contract error body, or "" when `body` is not one.
-std::string_view errorCodeOf(std::string_view body);
-
-}  // namespace herald

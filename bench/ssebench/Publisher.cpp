@@ -58,6 +58,10 @@ void Publisher::closeConnection(Connection& c) {
     c.fd = -1;
   }
   errors_ += static_cast<std::uint64_t>(c.inflight);  // unanswered: maybe stored, maybe not
+  for (std::uint32_t channel : c.inflightChannels) {
+    control_.failed[channel].fetch_add(1, std::memory_order_relaxed);
+  }
+  c.inflightChannels.clear();
   c.inflight = 0;
   c.out.clear();
   c.outOffset = 0;
@@ -90,6 +94,7 @@ void Publisher::send(Connection& c, std::uint32_t channel) {
   }
   c.out += "\r\n" + body;
   ++c.inflight;
+  c.inflightChannels.push_back(channel);
   ++c.requests;
   ++sent_;
   onWritable(c, index);
@@ -136,8 +141,13 @@ void Publisher::onReadable(Connection& c) {
     if (result == HttpResponseReader::Result::needMore) {
       return;
     }
+    std::uint32_t channel = c.inflightChannels.empty() ? 0 : c.inflightChannels.front();
+    if (!c.inflightChannels.empty()) {
+      c.inflightChannels.pop_front();
+    }
     if (result == HttpResponseReader::Result::error || c.reader.status() < 200 || c.reader.status() >= 300) {
       ++errors_;
+      control_.failed[channel].fetch_add(1, std::memory_order_relaxed);
     }
     --c.inflight;
     bool keepAlive = result != HttpResponseReader::Result::error && c.reader.keepAlive();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +37,8 @@ class Publisher {
   struct Connection {
     int fd = -1;
     int inflight = 0;
-    int requests = 0;  // sent on this connection since it was opened
+    std::deque<std::uint32_t> inflightChannels;  // the channel of each request in flight, in order
+    int requests = 0;                            // sent on this connection since it was opened
     std::string out;
     std::size_t outOffset = 0;
     HttpResponseReader reader;

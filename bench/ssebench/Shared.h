@@ -41,6 +41,7 @@ struct Options {
   int publishConnections = 4;
   int publishPipeline = 1;  // requests in flight per publish connection (1: closed loop)
   int graceSeconds = 10;
+  int lateMs = 1000;         // a live event that takes longer than this is counted `late`
   int holdSeconds = 0;       // idle: how long connections are held before sampling
   int reconnectMissed = 0;   // > 0: disconnect all, publish this many per channel, reconnect all
   int sourceAddresses = 32;  // 127.0.0.2 .. 127.0.0.(1+n)
@@ -61,7 +62,10 @@ struct WorkerSlot {
   std::uint64_t liveEvents = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t gaps = 0;
-  std::uint64_t lost = 0;
+  std::uint64_t lost = 0;               // = lostFailedPublish + neverDelivered
+  std::uint64_t lostFailedPublish = 0;  // missing because their publish failed (refused or unanswered)
+  std::uint64_t neverDelivered = 0;     // published fine, never arrived
+  std::uint64_t late = 0;               // arrived, but more than --late-ms after their publish
   std::uint64_t idRegressions = 0;
   std::uint64_t badPayloads = 0;
   std::uint64_t lastLiveEventUs = 0;
@@ -76,6 +80,7 @@ struct Control {
   std::atomic<int> phase{kConnect};
   std::atomic<std::uint64_t> phaseStartUs{0};
   std::atomic<std::uint32_t> published[kMaxChannels];  // per channel: the highest seq published
+  std::atomic<std::uint32_t> failed[kMaxChannels];     // per channel: publishes refused or unanswered
   WorkerSlot workers[kMaxWorkers];
 };
 

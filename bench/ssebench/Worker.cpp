@@ -258,7 +258,11 @@ class Worker {
       std::uint64_t now = wallMicros();
       ++slot_.liveEvents;
       slot_.lastLiveEventUs = now;
-      slot_.latency.record(now > payload->publishedUs ? now - payload->publishedUs : 0);
+      std::uint64_t took = now > payload->publishedUs ? now - payload->publishedUs : 0;
+      slot_.latency.record(took);
+      if (took > static_cast<std::uint64_t>(options_.lateMs) * 1000) {
+        ++slot_.late;
+      }
     }
   }
 
@@ -305,7 +309,11 @@ class Worker {
       slot_.gaps += c.seq.gaps;
       if (c.everStreamed) {
         std::uint32_t published = control_.published[c.channel].load();
-        slot_.lost += published > c.seq.received ? published - c.seq.received : 0;
+        std::uint32_t missing = published > c.seq.received ? published - c.seq.received : 0;
+        std::uint32_t failed = std::min(missing, control_.failed[c.channel].load());
+        slot_.lost += missing;
+        slot_.lostFailedPublish += failed;
+        slot_.neverDelivered += missing - failed;
       }
       closeConnection(c, ConnState::closed);
     }

@@ -10,6 +10,12 @@
 // publish --reconnect-missed per channel, reconnect all at once with
 // Last-Event-ID -> stop. Writes one JSON object. Everything is bounded: the
 // connection count, each phase's time and the whole run (--timeout).
+//
+// `lost` (events published on a subscriber's channel it never received) is split
+// in `lost_split`: `failed_publish` (their publish was refused or never answered,
+// so the server may rightly not have them) and `never_delivered` (published fine,
+// never arrived). `late` counts live events that arrived more than --late-ms
+// (default 1000) after their publish: delivered, but too late to call live.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -74,6 +80,8 @@ Options parseOptions(int argc, char** argv) {
       o.publishConnections = std::stoi(v);
     else if (flag == "--publish-pipeline")
       o.publishPipeline = std::stoi(v);
+    else if (flag == "--late-ms")
+      o.lateMs = std::stoi(v);
     else if (flag == "--grace")
       o.graceSeconds = std::stoi(v);
     else if (flag == "--hold")
@@ -249,6 +257,9 @@ int run(int argc, char** argv) {
     total.duplicates += s.duplicates;
     total.gaps += s.gaps;
     total.lost += s.lost;
+    total.lostFailedPublish += s.lostFailedPublish;
+    total.neverDelivered += s.neverDelivered;
+    total.late += s.late;
     total.idRegressions += s.idRegressions;
     total.badPayloads += s.badPayloads;
     total.lastLiveEventUs = std::max(total.lastLiveEventUs, s.lastLiveEventUs);
@@ -271,6 +282,7 @@ int run(int argc, char** argv) {
       "\"connect_failures\":%llu,\"all_connected\":%s,\"drops\":%llu,"
       "\"publish_rate\":%.1f,\"published\":%llu,\"publish_errors\":%llu,\"publish_seconds\":%.3f,"
       "\"events\":%llu,\"live_events\":%llu,\"duplicates\":%llu,\"gaps\":%llu,\"lost\":%llu,"
+      "\"lost_split\":{\"failed_publish\":%llu,\"never_delivered\":%llu},\"late\":%llu,\"late_ms\":%d,"
       "\"id_regressions\":%llu,\"bad_payloads\":%llu,\"drained\":%s,\"drain_seconds\":%.3f,"
       "\"deliveries_per_s\":%.1f,\"latency_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
       "\"reconnect\":{\"missed_per_channel\":%d,\"caught_up\":%llu,\"failures\":%llu,\"all_resumed\":%s,"
@@ -285,8 +297,10 @@ int run(int argc, char** argv) {
       (unsigned long long)publisher.errors(), static_cast<double>(publishEndUs - publishStartUs) / 1e6,
       (unsigned long long)total.events, (unsigned long long)total.liveEvents,
       (unsigned long long)total.duplicates, (unsigned long long)total.gaps, (unsigned long long)total.lost,
-      (unsigned long long)total.idRegressions, (unsigned long long)total.badPayloads,
-      drained ? "true" : "false", static_cast<double>(drainEndUs - publishEndUs) / 1e6,
+      (unsigned long long)total.lostFailedPublish, (unsigned long long)total.neverDelivered,
+      (unsigned long long)total.late, o.lateMs, (unsigned long long)total.idRegressions,
+      (unsigned long long)total.badPayloads, drained ? "true" : "false",
+      static_cast<double>(drainEndUs - publishEndUs) / 1e6,
       window > 0 ? static_cast<double>(total.liveEvents) / window : 0, ms(total.latency.quantileMicros(0.5)),
       ms(total.latency.quantileMicros(0.99)), ms(total.latency.quantileMicros(0.999)),
       ms(total.latency.maxMicros()), o.reconnectMissed, (unsigned long long)total.reconnectCaughtUp,

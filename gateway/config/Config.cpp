@@ -16,6 +16,8 @@ namespace {
 
 constexpr long kMaxPort = 65535;
 constexpr int kExitUsageError = 2;
+constexpr unsigned kMaxApiThreads = 64;
+constexpr unsigned kMaxApiWorkers = 1024;
 
 std::string inQuotes(std::string_view text) {
   return "'" + std::string(text) + "'";
@@ -104,6 +106,8 @@ struct RawSettings {
       idempotencyTtl, publishTimeout, maxBody, shedLag, shedRss;
   std::size_t maxConnections = 0;
   int threads = 0;
+  unsigned apiThreads = 0, apiWorkers = 0;
+  std::size_t apiQueue = 0;
   std::vector<std::string> apiKeys, corsOrigins;
   std::string apiKeyFile, jwtSecret, jwtSecretFile, jwtPublicKey, jwtLeeway, jwtAudience, jwtIssuer, logLevel,
       logFormat;
@@ -159,6 +163,14 @@ Config convert(const RawSettings& raw) {
   config.drainTime = durationSetting("--drain-time", raw.drainTime, true);
   config.maxBuffer = sizeSetting("--max-buffer", raw.maxBuffer);
   config.maxBodyBytes = sizeSetting("--max-body", raw.maxBody);
+  if (raw.apiThreads < 1 || raw.apiThreads > kMaxApiThreads || raw.apiWorkers < 1 ||
+      raw.apiWorkers > kMaxApiWorkers || raw.apiQueue < raw.apiWorkers) {
+    throw ConfigError("--api-threads must be 1-" + std::to_string(kMaxApiThreads) + ", --api-workers 1-" +
+                      std::to_string(kMaxApiWorkers) + ", --api-queue at least --api-workers");
+  }
+  config.apiThreads = raw.apiThreads;
+  config.apiWorkers = raw.apiWorkers;
+  config.apiQueue = raw.apiQueue;
   config.maxConnections = raw.maxConnections;
   config.shedLag = durationSetting("--shed-lag", raw.shedLag, true);
   config.shedRss = sizeSetting("--shed-rss", raw.shedRss, true);
@@ -227,6 +239,9 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
       .shedRss = std::to_string(defaults.shedRss),
       .maxConnections = defaults.maxConnections,
       .threads = static_cast<int>(defaults.threads),
+      .apiThreads = defaults.apiThreads,
+      .apiWorkers = defaults.apiWorkers,
+      .apiQueue = defaults.apiQueue,
       .apiKeys = {},
       .corsOrigins = {},
       .apiKeyFile = defaults.apiKeyFile,
@@ -301,6 +316,12 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--publish-timeout", raw.publishTimeout, "HERALD_PUBLISH_TIMEOUT",
          "Longest wait for the broker on publish (seconds or ms/s/m/h)", duration);
   scalar("--max-body", raw.maxBody, "HERALD_MAX_BODY", "Largest api request body (bytes, KiB, MiB)", size);
+  scalar("--api-threads", raw.apiThreads, "HERALD_API_THREADS", "Event-loop threads of the api listener",
+         "COUNT");
+  scalar("--api-workers", raw.apiWorkers, "HERALD_API_WORKERS",
+         "Threads running publish/history calls on a Redis broker (memory: on the loop)", "COUNT");
+  scalar("--api-queue", raw.apiQueue, "HERALD_API_QUEUE",
+         "Broker calls queued or running at once; more is 503 overloaded", "COUNT");
   scalar("--threads", raw.threads, "HERALD_THREADS", "Stream threads, 0 = one per core (max 64)", "COUNT");
   // Repeatable flags: their variables are comma-separated lists, read below, so CLI11 does not
   // split values given as flags.
@@ -323,11 +344,11 @@ ConfigParse parseConfig(int argc, const char* const* argv) {
   scalar("--jwt-issuer", raw.jwtIssuer, "HERALD_JWT_ISSUER", "Required iss claim (unset: not checked)",
          "TEXT");
   scalar("--max-header-bytes", raw.maxHeaderBytes, "HERALD_MAX_HEADER_BYTES",
-         "Stream request line + headers, larger is 431", size);
-  scalar("--max-headers", raw.maxHeaders, "HERALD_MAX_HEADERS", "Stream request header count, more is 431",
-         "COUNT");
+         "Request line + headers (both listeners), larger is 431", size);
+  scalar("--max-headers", raw.maxHeaders, "HERALD_MAX_HEADERS",
+         "Request header count (both listeners), more is 431", "COUNT");
   scalar("--max-request-line", raw.maxRequestLine, "HERALD_MAX_REQUEST_LINE",
-         "Stream request target length, longer is 414", size);
+         "Request target length (both listeners), longer is 414", size);
   scalar("--max-channels-per-stream", raw.maxChannelsPerStream, "HERALD_MAX_CHANNELS_PER_STREAM",
          "Channels one stream may subscribe to", "COUNT");
   scalar("--max-connections-per-ip", raw.maxConnectionsPerIp, "HERALD_MAX_CONNECTIONS_PER_IP",

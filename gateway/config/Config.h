@@ -54,6 +54,9 @@ struct Config {
 
   // Api
   std::size_t maxBodyBytes = 65536;
+  unsigned apiThreads = 1;      // event-loop threads of the api listener
+  unsigned apiWorkers = 16;     // threads that run publish/history calls on a Redis broker
+  std::size_t apiQueue = 1024;  // broker calls waiting or running; more is 503 overloaded
 
   // Security (docs/security.md)
   std::vector<std::string> apiKeys;
@@ -66,7 +69,7 @@ struct Config {
   std::string jwtIssuer;
   std::vector<std::string> corsOrigins;
 
-  // Limits of the stream listener's requests (the api's are --max-body and fixed caps)
+  // Limits of every request on both listeners (and --max-body for the api's bodies)
   std::size_t maxHeaderBytes = 8 * 1024;  // request line and headers together
   std::size_t maxHeaders = 64;
   std::size_t maxRequestLine = 4 * 1024;  // the request target

@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
-#include "gateway/core/ListenAddress.h"
+#include "gateway/http/BindListener.h"
 #include "gateway/stream/StreamRequestReader.h"
 
 namespace herald {
@@ -21,7 +21,6 @@ using asio::ip::tcp;
 namespace {
 // After accept fails for lack of descriptors, wait before trying again rather than spin.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
-constexpr int kListenBacklog = 4096;
 }  // namespace
 
 StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& broker)
@@ -32,24 +31,7 @@ StreamListener::StreamListener(const Config& config, ShardSet& shards, Broker& b
       limiter_(std::make_unique<ConnectionLimiter>(config.maxConnectionsPerIp)) {}
 
 void StreamListener::start() {
-  auto address = ListenAddress::parse(config_.streamListen);
-  if (!address) {
-    throw std::runtime_error("--stream-listen: expected host:port, got '" + config_.streamListen + "'");
-  }
-  boost::system::error_code ec;
-  auto ip = asio::ip::make_address(address->host, ec);
-  if (ec) {
-    throw std::runtime_error("--stream-listen: '" + address->host + "' is not an IP address");
-  }
-  tcp::endpoint endpoint(ip, address->port);
-  acceptor_ = std::make_unique<tcp::acceptor>(shards_.hub(0).io());
-  acceptor_->open(endpoint.protocol());
-  acceptor_->set_option(tcp::acceptor::reuse_address(true));
-  acceptor_->bind(endpoint, ec);
-  if (ec) {
-    throw std::runtime_error("--stream-listen: cannot bind " + config_.streamListen + ": " + ec.message());
-  }
-  acceptor_->listen(kListenBacklog);
+  acceptor_ = bindListener(shards_.hub(0).io(), "--stream-listen", config_.streamListen);
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(shards_.hub(0).io(), acceptLoop(), asio::detached);
 }

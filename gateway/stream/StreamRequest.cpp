@@ -8,6 +8,7 @@
 #include "gateway/auth/ChannelGrants.h"
 #include "gateway/core/Channel.h"
 #include "gateway/core/HttpStatus.h"
+#include "gateway/http/Bearer.h"
 #include "gateway/stream/StreamResponses.h"
 
 namespace herald {
@@ -22,7 +23,6 @@ constexpr std::string_view kEventsPath = "/v1/events";
 constexpr std::string_view kAllowedMethods = "GET, OPTIONS";
 constexpr std::string_view kTokenParam = "token";
 constexpr std::string_view kTokenCookie = "herald_token";
-constexpr std::string_view kBearerScheme = "bearer ";
 // A client over --max-connections-per-ip is asked to wait about as long as a stream
 // usually lives before it frees a slot; EventSource ignores it, other clients may not.
 constexpr std::string_view kConnectionLimitRetryAfter = "Retry-After: 10\r\n";
@@ -35,26 +35,13 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-bool startsWithIgnoringCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The token from, in order, `Authorization: Bearer`, the `token` query parameter (all
 // that EventSource can send) and the `herald_token` cookie (sent by EventSource with
 // withCredentials). nullopt when none carries one.
 std::optional<std::string> findToken(const StreamHttpRequest& request) {
   if (auto it = request.find(http::field::authorization); it != request.end()) {
-    std::string_view value = trim(it->value());
-    if (startsWithIgnoringCase(value, kBearerScheme)) {
-      return std::string(trim(value.substr(kBearerScheme.size())));
+    if (auto token = bearerToken(it->value())) {
+      return std::string(*token);
     }
   }
   std::string_view target = request.target();

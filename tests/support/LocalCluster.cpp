@@ -23,7 +23,9 @@ LocalCluster::LocalCluster(std::vector<std::string> nodeArgs)
   args.insert(args.end(), {"--redis-prefix", uniquePrefix()});
   args.insert(args.end(), nodeArgs.begin(), nodeArgs.end());
   std::vector<std::string> env = {"HERALD_LB_STREAM=127.0.0.1:" + std::to_string(lbStreamPort_),
-                                  "HERALD_LB_API=127.0.0.1:" + std::to_string(lbApiPort_)};
+                                  "HERALD_LB_API=127.0.0.1:" + std::to_string(lbApiPort_),
+                                  // the test nodes run without API keys (deploy/haproxy.cfg)
+                                  "HERALD_LB_NO_FORWARDFOR=1"};
   for (int i = 0; i < kNodes; ++i) {
     nodes_.push_back(std::make_unique<HeraldProcess>(args));
     std::string n = std::to_string(i + 1);
