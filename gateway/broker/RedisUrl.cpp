@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <tuple>
 
 namespace herald {
 
@@ -9,14 +10,18 @@ namespace {
 
 constexpr std::string_view kPlainScheme = "redis://";
 constexpr std::string_view kTlsScheme = "rediss://";
+constexpr std::string_view kPlainClusterScheme = "redis+cluster://";
+constexpr std::string_view kTlsClusterScheme = "rediss+cluster://";
 constexpr std::string_view kRedacted = "***";
 constexpr int kMaxPort = 65535;
 constexpr int kMaxDb = 1 << 20;  // far above any real `databases` setting; guards against overflow
 constexpr int kHexBase = 16;
 
 [[noreturn]] void fail(std::string_view url, const std::string& why) {
-  throw std::invalid_argument("invalid Redis URL '" + redactRedisUrl(url) + "': " + why +
-                              " (expected redis://[user[:password]@]host[:port][/db] or rediss://…)");
+  throw std::invalid_argument(
+      "invalid Redis URL '" + redactRedisUrl(url) + "': " + why +
+      " (expected redis://[user[:password]@]host[:port][/db], rediss://…, "
+      "redis+cluster://[user[:password]@]host:port[,host:port…] or rediss+cluster://…)");
 }
 
 // A decimal number that fills `text` exactly and lies in [min, max].
@@ -55,20 +60,71 @@ bool percentDecode(std::string_view text, std::string& out) {
   return true;
 }
 
-// The scheme's length (0 when `url` has neither), and whether it is TLS.
-std::size_t schemeLength(std::string_view url, bool& tls) {
-  tls = url.starts_with(kTlsScheme);
-  if (tls) {
-    return kTlsScheme.size();
+// The scheme's length (0 when `url` has none of the four), whether it is TLS and cluster mode.
+std::size_t schemeLength(std::string_view url, bool& tls, bool& cluster) {
+  for (auto [scheme, isTls, isCluster] :
+       {std::tuple{kPlainScheme, false, false}, std::tuple{kTlsScheme, true, false},
+        std::tuple{kPlainClusterScheme, false, true}, std::tuple{kTlsClusterScheme, true, true}}) {
+    if (url.starts_with(scheme)) {
+      tls = isTls;
+      cluster = isCluster;
+      return scheme.size();
+    }
   }
-  return url.starts_with(kPlainScheme) ? kPlainScheme.size() : 0;
+  tls = cluster = false;
+  return 0;
+}
+
+// `host[:port]` or `[ipv6][:port]`.
+RedisHostPort parseHostPort(std::string_view url, std::string_view authority) {
+  RedisHostPort out;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      fail(url, "unclosed '[' in the host");
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (!after.starts_with(':')) {
+        fail(url, "unexpected text after the host");
+      }
+      port = after.substr(1);
+      if (port.empty()) {
+        fail(url, "empty port");
+      }
+    }
+  } else {
+    auto colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) {
+        fail(url, "empty port");
+      }
+    }
+  }
+  if (out.host.empty()) {
+    fail(url, "the host is missing");
+  }
+  if (!port.empty() && !parseNumber(port, 1, kMaxPort, out.port)) {
+    fail(url, "the port must be a number from 1 to 65535");
+  }
+  return out;
+}
+
+std::string hostPortText(const RedisHostPort& node) {
+  const bool ipv6 = node.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + node.host + "]" : node.host) + ":" + std::to_string(node.port);
 }
 
 }  // namespace
 
 std::string redactRedisUrl(std::string_view url) {
   bool tls = false;
-  const std::size_t start = schemeLength(url, tls);
+  bool cluster = false;
+  const std::size_t start = schemeLength(url, tls, cluster);
   const auto at = url.rfind('@');
   if (start == 0 || at == std::string_view::npos || at < start) {
     return std::string(url);
@@ -82,20 +138,26 @@ std::string redactRedisUrl(std::string_view url) {
 }
 
 std::string RedisAddress::str() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
   std::string credentials;
   if (!user.empty() || !password.empty()) {
     credentials = user + (password.empty() ? "" : ":" + std::string(kRedacted)) + "@";
   }
-  return std::string(tls ? kTlsScheme : kPlainScheme) + credentials + (ipv6 ? "[" + host + "]" : host) + ":" +
-         std::to_string(port) + "/" + std::to_string(db);
+  if (cluster) {
+    std::string nodes;
+    for (const RedisHostPort& seed : seeds) {
+      nodes += (nodes.empty() ? "" : ",") + hostPortText(seed);
+    }
+    return std::string(tls ? kTlsClusterScheme : kPlainClusterScheme) + credentials + nodes;
+  }
+  return std::string(tls ? kTlsScheme : kPlainScheme) + credentials + hostPortText({host, port}) + "/" +
+         std::to_string(db);
 }
 
 RedisAddress parseRedisUrl(std::string_view url) {
   RedisAddress address;
-  const std::size_t start = schemeLength(url, address.tls);
+  const std::size_t start = schemeLength(url, address.tls, address.cluster);
   if (start == 0) {
-    fail(url, "it must start with redis:// or rediss://");
+    fail(url, "it must start with redis://, rediss://, redis+cluster:// or rediss+cluster://");
   }
   std::string_view rest = url.substr(start);
 
@@ -119,40 +181,27 @@ RedisAddress parseRedisUrl(std::string_view url) {
       fail(url, "the database must be a number");
     }
   }
+  if (!address.cluster) {
+    const RedisHostPort node = parseHostPort(url, authority);
+    address.host = node.host;
+    address.port = node.port;
+    return address;
+  }
 
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      fail(url, "unclosed '[' in the host");
-    }
-    address.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!after.starts_with(':')) {
-        fail(url, "unexpected text after the host");
-      }
-      port = after.substr(1);
-      if (port.empty()) {
-        fail(url, "empty port");
-      }
-    }
-  } else {
-    auto colon = authority.find(':');
-    address.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (port.empty()) {
-        fail(url, "empty port");
-      }
-    }
+  // Redis Cluster has database 0 only.
+  if (address.db != 0) {
+    fail(url, "Redis Cluster has database 0 only");
   }
-  if (address.host.empty()) {
-    fail(url, "the host is missing");
+  while (true) {
+    const auto comma = authority.find(',');
+    address.seeds.push_back(parseHostPort(url, authority.substr(0, comma)));
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    authority = authority.substr(comma + 1);
   }
-  if (!port.empty() && !parseNumber(port, 1, kMaxPort, address.port)) {
-    fail(url, "the port must be a number from 1 to 65535");
-  }
+  address.host = address.seeds.front().host;
+  address.port = address.seeds.front().port;
   return address;
 }
 

@@ -90,6 +90,49 @@ TEST(RedisUrl, ErrorsAndRedactionNeverShowThePassword) {
   EXPECT_EQ(redactRedisUrl("redis://u@h"), "redis://u@h");
 }
 
+TEST(RedisUrl, ClusterSeeds) {
+  auto address = parseRedisUrl("redis+cluster://herald:s3cret@10.0.0.1:7000,[::1]:7001,node3");
+  EXPECT_TRUE(address.cluster);
+  EXPECT_FALSE(address.tls);
+  EXPECT_EQ(address.user, "herald");
+  EXPECT_EQ(address.password, "s3cret");
+  ASSERT_EQ(address.seeds.size(), 3U);
+  EXPECT_EQ(address.seeds[0], (RedisHostPort{"10.0.0.1", 7000}));
+  EXPECT_EQ(address.seeds[1], (RedisHostPort{"::1", 7001}));
+  EXPECT_EQ(address.seeds[2], (RedisHostPort{"node3", kDefaultRedisPort}));
+  EXPECT_EQ(address.host, "10.0.0.1");
+  EXPECT_EQ(address.port, 7000);
+  EXPECT_EQ(address.db, 0);
+  EXPECT_EQ(address.str(), "redis+cluster://herald:***@10.0.0.1:7000,[::1]:7001,node3:6379");
+
+  auto tls = parseRedisUrl("rediss+cluster://h:7000/0");
+  EXPECT_TRUE(tls.cluster);
+  EXPECT_TRUE(tls.tls);
+  EXPECT_EQ(tls.seeds, (std::vector<RedisHostPort>{{"h", 7000}}));
+  EXPECT_EQ(tls.str(), "rediss+cluster://h:7000");
+
+  // A standalone URL has no seeds and never a comma list.
+  EXPECT_FALSE(parseRedisUrl("redis://h").cluster);
+  EXPECT_TRUE(parseRedisUrl("redis://h").seeds.empty());
+  EXPECT_THROW(parseRedisUrl("redis://a:1,b:2"), std::invalid_argument);
+}
+
+TEST(RedisUrl, ClusterRejectsAnotherDatabaseAndEmptySeeds) {
+  for (const char* bad : {"redis+cluster://h:7000/1", "redis+cluster://", "redis+cluster://h:7000,",
+                          "redis+cluster://,h:7000", "rediss+cluster://h:0", "redis+cluster://h:7000/x"}) {
+    EXPECT_THROW(parseRedisUrl(bad), std::invalid_argument) << bad;
+  }
+  try {
+    parseRedisUrl("redis+cluster://u:s3cret@h:7000/2");
+    FAIL();
+  } catch (const std::invalid_argument& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+    EXPECT_NE(message.find("database 0 only"), std::string::npos) << message;
+  }
+  EXPECT_EQ(redactRedisUrl("redis+cluster://u:p@a:1,b:2"), "redis+cluster://u:***@a:1,b:2");
+}
+
 TEST(RedisKeys, LiveChannelCarriesTheDatabase) {
   RedisKeys keys("herald:", 4);
   EXPECT_EQ(keys.stream("user:1"), "herald:stream:user:1");

@@ -216,7 +216,9 @@ TEST_F(ConfigTest, RedisCredentialsAndTls) {
 TEST_F(ConfigTest, BadRedisSettingsExit2WithoutShowingThePassword) {
   for (std::vector<const char*> args : {std::vector<const char*>{"--broker", "redis://u:s3cret@h:0"},
                                         {"--broker", "redis://u:s3cret@h", "--redis-tls-ca", "/ca.pem"},
-                                        {"--broker", "rediss://h", "--redis-tls-cert", "/c.pem"}}) {
+                                        {"--broker", "rediss://h", "--redis-tls-cert", "/c.pem"},
+                                        // Redis Cluster has database 0 only.
+                                        {"--broker", "redis+cluster://u:s3cret@h:7000,h:7001/1"}}) {
     std::vector<const char*> argv{"herald"};
     argv.insert(argv.end(), args.begin(), args.end());
     testing::internal::CaptureStderr();
