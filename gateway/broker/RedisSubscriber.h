@@ -100,6 +100,10 @@ class RedisSubscriber {
   void onMessage(std::string_view liveChannel, std::string_view payload);
   // Backfills the queued channels, kBackfillBatch per pipelined round trip, and confirms them.
   void runBackfills();
+  // Waits (up to the command timeout) until a command connection is open: after a Redis
+  // restart they come back on their own schedule, and a backfill read before them would
+  // fail and cost the pub/sub connection another round.
+  void awaitCommandConnection() const;
   void backfill(const std::string& channel, ChannelSubscription& subscription, ChannelRead& read);
   void confirm(std::unordered_map<std::string, ChannelSubscription>::iterator found);
   void deliver(ChannelSubscription& subscription, const NotificationPtr& notification);

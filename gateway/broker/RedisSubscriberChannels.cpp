@@ -3,6 +3,9 @@
 // thread (see RedisSubscriber.h); RedisSubscriber.cpp holds the connection loop.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -79,6 +82,7 @@ void RedisSubscriber::handleRequests() {
   // never get older history. Read before SUBSCRIBE, so every live message is newer.
   std::vector<NotificationId> newest;
   try {
+    awaitCommandConnection();
     newest = store_.newestIds(needBaseline);
   } catch (const RedisError& error) {
     spdlog::warn("redis subscriber cannot read the newest ids of {} channel(s): {}", needBaseline.size(),
@@ -187,6 +191,13 @@ void RedisSubscriber::confirm(std::unordered_map<std::string, ChannelSubscriptio
   }
 }
 
+void RedisSubscriber::awaitCommandConnection() const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (!client_.connected() && !stopping_.load() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void RedisSubscriber::runBackfills() {
   auto queue = std::exchange(backfillQueue_, {});
   for (std::size_t first = 0; first < queue.size(); first += kBackfillBatch) {
@@ -200,6 +211,7 @@ void RedisSubscriber::runBackfills() {
     }
     // A failure here propagates as RedisError: the connection is dropped and the
     // whole re-subscribe and backfill is retried.
+    awaitCommandConnection();
     auto results = store_.readAfterMany(reads);
     for (std::size_t i = 0; i < reads.size(); ++i) {
       auto found = channels_.find(reads[i].first);
