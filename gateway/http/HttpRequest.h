@@ -3,6 +3,8 @@
 // for headers and the query keep handlers free of Beast's iterator API.
 #pragma once
 
+#include "gateway/core/PercentDecode.h"
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <optional>
@@ -27,8 +29,5 @@ struct HttpRequest {
   // The first query parameter `name`, percent-decoded ('+' is a space); nullopt if absent.
   std::optional<std::string> query(std::string_view name) const;
 };
-
-// %XX and '+' decoded; nullopt for a malformed escape.
-std::optional<std::string> percentDecode(std::string_view text, bool plusIsSpace);
 
 }  // namespace herald

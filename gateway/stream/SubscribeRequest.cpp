@@ -3,48 +3,12 @@
 #include <algorithm>
 
 #include "gateway/core/Channel.h"
+#include "gateway/core/PercentDecode.h"
 #include "gateway/core/StreamCursor.h"
 
 namespace herald {
 
 namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-std::optional<std::string> percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return std::nullopt;
-      }
-      int hi = hexValue(text[i + 1]);
-      int lo = hexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return std::nullopt;
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 SubscribeError badRequest(std::string code, std::string message) {
   return SubscribeError{400, std::move(code), std::move(message)};
@@ -79,8 +43,8 @@ std::optional<std::vector<QueryParam>> parseQuery(std::string_view query) {
       continue;
     }
     auto eq = pair.find('=');
-    auto name = percentDecode(pair.substr(0, eq));
-    auto value = percentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    auto name = percentDecode(pair.substr(0, eq), true);
+    auto value = percentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!name || !value) {
       return std::nullopt;
     }

@@ -18,23 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-void publishBatch(int apiPort, const std::string& channel, int first, int count, const std::string& padding) {
-  json items = json::array();
-  for (int i = first; i < first + count; ++i) {
-    items.push_back({{"channel", channel}, {"data", {{"n", i}, {"pad", padding}}}});
-  }
-  auto response =
-      httpRequest(apiPort, "POST", "/v1/notifications/batch", json({{"notifications", items}}).dump(),
-                  {{"Content-Type", "application/json"}});
-  ASSERT_EQ(response.status, 200) << response.body;
-}
-
-double metric(int apiPort, const std::string& name) {
-  auto body = httpRequest(apiPort, "GET", "/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
-}
-
 TEST(Backpressure, HeldBackLiveNotificationsPastMaxBufferEndTheStreamWhichResumes) {
   HeraldProcess herald({"--history-size", "2000", "--max-body", "8MiB", "--max-buffer", "256KiB"});
   const std::string padding(60 * 1024, 'x');
@@ -43,7 +26,7 @@ TEST(Backpressure, HeldBackLiveNotificationsPastMaxBufferEndTheStreamWhichResume
   // waits for the client, which reads one event and then pauses.
   constexpr int kReplayed = 600;
   for (int first = 0; first < kReplayed; first += 100) {
-    publishBatch(herald.apiPort(), "held", first, 100, padding);
+    publishNumbered(herald.apiPort(), "held", first, 100, padding);
   }
   SseClient client(herald.streamPort(), "/v1/events?channel=held", {{"Last-Event-ID", start}});
   ASSERT_EQ(client.readHead(), 200);
@@ -52,7 +35,7 @@ TEST(Backpressure, HeldBackLiveNotificationsPastMaxBufferEndTheStreamWhichResume
   ASSERT_EQ(json::parse(firstEvent->data)["n"], 0);
   // Live notifications while it replays: 1.2 MB, past --max-buffer.
   constexpr int kLive = 20;
-  publishBatch(herald.apiPort(), "held", kReplayed, kLive, padding);
+  publishNumbered(herald.apiPort(), "held", kReplayed, kLive, padding);
 
   // It reads on: what was queued, then the end with retry:, then it resumes.
   int expected = 1;
@@ -83,16 +66,17 @@ TEST(Backpressure, AStreamWhoseWriteDoesNotFinishIsClosedAtTheWriteTimeout) {
   const std::string padding(60 * 1024, 'x');
   auto deadline = std::chrono::steady_clock::now() + 60s;
   int published = 0;
-  while (metric(herald.apiPort(), "herald_connections") != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (scrapeMetric(herald.apiPort(), "herald_connections") != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     if (published < 600) {  // ~36 MB: more than the socket buffers hold
-      publishBatch(herald.apiPort(), "w", published, 1, padding);
+      publishNumbered(herald.apiPort(), "w", published, 1, padding);
       ++published;
     } else {
       std::this_thread::sleep_for(20ms);
     }
   }
-  EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 0);
-  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_connections"), 0);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
   EXPECT_TRUE(stuck.waitClosed(60s));
 }
 
@@ -107,7 +91,7 @@ TEST(Backpressure, AStuckStreamDoesNotHoldTheDrain) {
   ASSERT_EQ(stuck.readHead(), 200);
   const std::string padding(60 * 1024, 'x');
   for (int first = 0; first < 600; first += 100) {  // ~36 MB it does not read
-    publishBatch(herald.apiPort(), "d", first, 100, padding);
+    publishNumbered(herald.apiPort(), "d", first, 100, padding);
   }
   herald.process().signal(SIGTERM);
   auto status = herald.process().wait(20s);

@@ -17,17 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-void publishBatch(int apiPort, const std::string& channel, int first, int count, const std::string& padding) {
-  json items = json::array();
-  for (int i = first; i < first + count; ++i) {
-    items.push_back({{"channel", channel}, {"data", {{"n", i}, {"pad", padding}}}});
-  }
-  auto response =
-      httpRequest(apiPort, "POST", "/v1/notifications/batch", json({{"notifications", items}}).dump(),
-                  {{"Content-Type", "application/json"}});
-  ASSERT_EQ(response.status, 200) << response.body;
-}
-
 bool waitForLog(HeraldProcess& herald, const std::string& needle, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (herald.log().find(needle) == std::string::npos) {
@@ -47,7 +36,7 @@ TEST(JoinResets, ABackfillResetWhileReplayingIsHeldInOrder) {
   // ~36 MB of history: the replay waits for the client, which pauses after one event.
   constexpr int kReplayed = 600;
   for (int first = 0; first < kReplayed; first += 100) {
-    publishBatch(herald.apiPort(), "j", first, 100, padding);
+    publishNumbered(herald.apiPort(), "j", first, 100, padding);
   }
   ASSERT_EQ(std::system(("redis-cli -p " + std::to_string(redis.port()) + " SAVE > /dev/null").c_str()), 0);
   // Acknowledged, then lost: Redis comes back from the snapshot without it.

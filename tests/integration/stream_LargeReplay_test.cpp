@@ -22,25 +22,8 @@ using json = nlohmann::json;
 void publishMany(int apiPort, const std::string& channel, int count, std::size_t bytes, int batch = 500) {
   const std::string padding(bytes, 'x');
   for (int first = 0; first < count; first += batch) {
-    json items = json::array();
-    for (int i = first; i < std::min(count, first + batch); ++i) {
-      items.push_back({{"channel", channel}, {"data", {{"n", i}, {"pad", padding}}}});
-    }
-    auto response =
-        httpRequest(apiPort, "POST", "/v1/notifications/batch", json({{"notifications", items}}).dump(),
-                    {{"Content-Type", "application/json"}});
-    ASSERT_EQ(response.status, 200) << response.body;
+    publishNumbered(apiPort, channel, first, std::min(batch, count - first), padding);
   }
-}
-
-double metric(int apiPort, const std::string& name) {
-  auto body = httpRequest(apiPort, "GET", "/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  if (at == std::string::npos) {
-    ADD_FAILURE() << name << " not in /metrics";
-    return -1;
-  }
-  return std::stod(body.substr(at + name.size() + 2));
 }
 
 // 2,000 missed notifications of 1 KiB (about twice the default --max-buffer) arrive
@@ -66,7 +49,7 @@ void resumeOfAnySizeCompletes(std::vector<std::string> args) {
   ASSERT_TRUE(event);
   EXPECT_EQ(event->id, live);
   EXPECT_EQ(event->data, "live");
-  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 0);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total"), 0);
 }
 
 TEST(LargeReplay, ResumeOfAnySizeCompletesWithTheMemoryBroker) {
@@ -93,21 +76,21 @@ TEST(LargeReplay, AClientThatStopsReadingIsDroppedAndCountedOnce) {
   const std::string padding(60 * 1024, 'x');
   auto deadline = std::chrono::steady_clock::now() + 60s;
   int published = 0;
-  while (metric(herald.apiPort(), "herald_slow_clients_dropped_total") < 1 &&
+  while (scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total") < 1 &&
          std::chrono::steady_clock::now() < deadline) {
     for (int i = 0; i < 20; ++i, ++published) {
       publishId(herald.apiPort(), "slow", json({{"n", published}, {"pad", padding}}).dump());
       ASSERT_TRUE(reader.next()) << "the reading client was dropped too";
     }
   }
-  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
   // More publishes after the drop do not count it again.
   for (int i = 0; i < 20; ++i, ++published) {
     publishId(herald.apiPort(), "slow", json({{"n", published}, {"pad", padding}}).dump());
     ASSERT_TRUE(reader.next());
   }
-  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
-  EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 1);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_connections"), 1);
 }
 
 // The same for a client that stops reading in the middle of a long replay: it is
@@ -125,11 +108,12 @@ TEST(LargeReplay, AResumingClientThatStopsReadingIsCountedOnce) {
   SseClient stuck(herald.streamPort(), "/v1/events?channel=stop", {{"Last-Event-ID", start}});
   ASSERT_EQ(stuck.readHead(), 200);
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (metric(herald.apiPort(), "herald_connections") != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (scrapeMetric(herald.apiPort(), "herald_connections") != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_EQ(metric(herald.apiPort(), "herald_connections"), 0);
-  EXPECT_EQ(metric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_connections"), 0);
+  EXPECT_EQ(scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total"), 1);
 }
 
 }  // namespace

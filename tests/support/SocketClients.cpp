@@ -325,4 +325,22 @@ bool SseClient::waitClosed(std::chrono::milliseconds timeout) {
   return true;
 }
 
+void publishNumbered(int apiPort, const std::string& channel, int first, int count,
+                     const std::string& padding) {
+  nlohmann::json items = nlohmann::json::array();
+  for (int i = first; i < first + count; ++i) {
+    items.push_back({{"channel", channel}, {"data", {{"n", i}, {"pad", padding}}}});
+  }
+  auto response =
+      httpRequest(apiPort, "POST", "/v1/notifications/batch",
+                  nlohmann::json({{"notifications", items}}).dump(), {{"Content-Type", "application/json"}});
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
+double scrapeMetric(int apiPort, const std::string& name) {
+  auto body = httpRequest(apiPort, "GET", "/metrics").body;
+  auto at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
+}
+
 }  // namespace herald::test

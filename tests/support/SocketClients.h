@@ -43,6 +43,14 @@ RawExchange rawExchange(int port, const std::string& bytes,
 std::string publishId(int apiPort, const std::string& channel, const std::string& dataJson,
                       const std::string& event = "");
 
+// Publishes notifications {"n": first..first+count-1, "pad": padding} to `channel` in one
+// batch and expects 200 (the large-replay and backpressure tests' filler).
+void publishNumbered(int apiPort, const std::string& channel, int first, int count,
+                     const std::string& padding);
+
+// The value of an unlabelled metric in /metrics; -1 when it is not there.
+double scrapeMetric(int apiPort, const std::string& name);
+
 struct SseEvent {
   std::string id;  // the `id:` of the event ("" when none)
   bool hasId = false;
