@@ -140,12 +140,22 @@ std::string redactRedisUrl(std::string_view url) {
 std::string RedisAddress::str() const {
   std::string credentials;
   if (!user.empty() || !password.empty()) {
-    credentials = user + (password.empty() ? "" : ":" + std::string(kRedacted)) + "@";
+    // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
+    // `":" + std::string(...)` here.
+    credentials = user;
+    if (!password.empty()) {
+      credentials += ':';
+      credentials += kRedacted;
+    }
+    credentials += '@';
   }
   if (cluster) {
     std::string nodes;
     for (const RedisHostPort& seed : seeds) {
-      nodes += (nodes.empty() ? "" : ",") + hostPortText(seed);
+      if (!nodes.empty()) {
+        nodes += ',';
+      }
+      nodes += hostPortText(seed);
     }
     return std::string(tls ? kTlsClusterScheme : kPlainClusterScheme) + credentials + nodes;
   }

@@ -63,6 +63,11 @@ std::string channelsJson(const std::string& prefix, int first, int count) {
 // Without freeing, the two phases below hold about 70,000 channels (~1.1 KB each
 // before the sweeper existed): far more than the 30 MiB allowed at the end.
 TEST(MemoryReclaim, IdleAndExpiredChannelsAreGivenBack) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator keeps freed memory in quarantine and never returns it: the RSS of an
+  // ASan build says nothing about what herald frees. The release pass runs this test.
+  GTEST_SKIP() << "RSS is not meaningful under AddressSanitizer";
+#endif
   HeraldProcess node({"--history-ttl", "2s"});
   const int pid = node.process().pid();
   {  // warm up every path once (listeners, allocator arenas, the api)

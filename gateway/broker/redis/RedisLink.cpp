@@ -341,13 +341,15 @@ void RedisLink::fail(std::exception_ptr reason, bool notify) {
   for (auto& command : pending) {
     command.done(reason, {});
   }
+  // Taken out whether or not it is called: a handler may hold this link (RedisClient's
+  // does), and a closed link must not keep itself alive through it.
+  auto handler = std::exchange(closeHandler_, nullptr);
   if (wasConnecting && connectDone_) {
     auto done = std::exchange(connectDone_, nullptr);
     done(reason);
     return;
   }
-  if (notify && closeHandler_) {
-    auto handler = std::exchange(closeHandler_, nullptr);
+  if (notify && handler) {
     handler(reason);
   }
 }
