@@ -72,8 +72,10 @@ TEST(LargeReplay, AClientThatStopsReadingIsDroppedAndCountedOnce) {
   ASSERT_EQ(stuck.readHead(), 200);
   SseClient reader(herald.streamPort(), "/v1/events?channel=slow");
   ASSERT_EQ(reader.readHead(), 200);
-  // Far more than the kernel's socket buffers hold, so the queue must pass 64 KiB.
-  const std::string padding(60 * 1024, 'x');
+  // Far more than the kernel's socket buffers hold, so the stuck queue must pass 64 KiB.
+  // 16 KiB each: the reader's queue may hold the event in flight (its write completion
+  // not yet handled) plus the next one, and that must stay under the bound.
+  const std::string padding(16 * 1024, 'x');
   auto deadline = std::chrono::steady_clock::now() + 60s;
   int published = 0;
   while (scrapeMetric(herald.apiPort(), "herald_slow_clients_dropped_total") < 1 &&
