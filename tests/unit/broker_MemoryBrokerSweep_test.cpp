@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "gateway/broker/MemoryBroker.h"
+#include "tests/support/ManualClock.h"
 
 namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
+using test::ManualClock;
 
 class RecordingListener : public BrokerListener {
  public:
@@ -31,18 +33,6 @@ class RecordingListener : public BrokerListener {
   std::vector<NotificationPtr> notifications_;
 };
 
-class ManualClock {
- public:
-  MemoryBroker::SteadyTime now() const { return start_ + std::chrono::nanoseconds(offset_.load()); }
-  void advance(std::chrono::nanoseconds by) { offset_ += by.count(); }
-  MemoryBroker::SteadyClock function() {
-    return [this] { return now(); };
-  }
-
- private:
-  MemoryBroker::SteadyTime start_ = std::chrono::steady_clock::now();
-  std::atomic<std::int64_t> offset_{0};
-};
 
 Config sweepConfig() {
   Config config;

@@ -1,5 +1,6 @@
 // MemoryBroker: ids, history, resume proofs, idempotency, ref-counted shards, ordering.
 #include "gateway/broker/MemoryBroker.h"
+#include "tests/support/ManualClock.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@ namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
+using test::ManualClock;
 
 // Records every callback; thread-safe.
 class RecordingListener : public BrokerListener {
@@ -74,20 +76,6 @@ std::vector<NotificationId> idsOf(const std::vector<NotificationPtr>& items) {
   }
   return ids;
 }
-
-// A steady clock the test moves by hand, so TTLs are exact whatever the load.
-class ManualClock {
- public:
-  MemoryBroker::SteadyTime now() const { return start_ + std::chrono::nanoseconds(offset_.load()); }
-  void advance(std::chrono::nanoseconds by) { offset_ += by.count(); }
-  MemoryBroker::SteadyClock function() {
-    return [this] { return now(); };
-  }
-
- private:
-  MemoryBroker::SteadyTime start_ = std::chrono::steady_clock::now();
-  std::atomic<std::int64_t> offset_{0};
-};
 
 class MemoryBrokerTest : public ::testing::Test {
  protected:
